@@ -113,7 +113,9 @@ def load(
     if data.shape[0] < wanted:
         raise AudioLoadError(path, f"truncated: expected {wanted} frames, decoded {data.shape[0]}")
     if data.shape[0] == 0:
-        what = "no samples" if expected == 0 else f"no samples at offset {offset} s (file lasts {expected / native_sr:.3f} s)"
+        what = "no samples"
+        if expected:
+            what += f" at offset {offset} s (the file lasts {expected / native_sr:.3f} s)"
         raise AudioLoadError(path, what)
     if not np.isfinite(data).all():
         raise AudioLoadError(path, "non-finite samples (NaN or inf)")

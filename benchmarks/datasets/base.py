@@ -132,7 +132,9 @@ class DatasetModule:
             log.warning("%s: skipping %s: %s", self.name, row.path, row.reason)
         ds = LoadedDataset(self.name, table, classes, self.task, root, skipped, split)
         counts = table["split"].astype(str).value_counts().to_dict()
-        log.info("%s: %d tracks (%s), %d classes, %d skipped", self.name, len(table), counts, len(classes), len(skipped))
+        log.info(
+            "%s: %d tracks (%s), %d classes, %d skipped", self.name, len(table), counts, len(classes), len(skipped)
+        )
         return ds
 
     def _build(self, root: Path, split: str, seed: int) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
