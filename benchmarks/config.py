@@ -1,0 +1,113 @@
+"""RunConfig: everything one run depends on, built from CLI flags and an optional TOML file.
+
+The runner receives it whole and writes it to `config.json` in the run folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from features.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PROFILES = ("quick", "paper")
+CLASSICAL_DEFAULT = ("lr", "rf", "xgb", "svm", "knn", "mlp")
+DEEP_DEFAULT = {"quick": ("small-cnn",), "paper": ()}
+STUDIES = ("imbalance",)
+IMBALANCE_PROFILES = ("exponential", "step")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One benchmark run. Tuples, not lists, so that the config is hashable and frozen."""
+
+    dataset: str = "synthetic"
+    data_dir: str | None = None
+    dataset_options: tuple[tuple[str, str], ...] = ()
+    models: tuple[str, ...] = ()  # empty: the profile's default models
+    split: str | None = None  # None: the dataset's default split
+    split_seed: int = 0
+    seeds: tuple[int, ...] = (0,)
+    profile: str = "quick"
+    features: str = "all"
+    backend: str = "librosa"
+    excerpts: float | None = None  # excerpt length in seconds (classical models train on excerpts)
+    excerpt_overlap: float = 0.5
+    tune: bool = False
+    strategies: tuple[str, ...] = ("none",)
+    out: str = "results"
+    run_id: str | None = None
+    n_jobs: int = -1
+    cache: bool = True
+    cache_dir: str | None = None
+    # deep settings: None takes the profile's value
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    chunk_s: float | None = None
+    deep_input: str = "mel"
+    device: str = "auto"
+    no_torch: bool = False
+    # study mode
+    study: str | None = None
+    imbalance_ratios: tuple[float, ...] = (10.0,)
+    imbalance_profile: str = "exponential"
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("extra")
+        d["dataset_options"] = dict(self.dataset_options)
+        return d
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
+TUPLE_FIELDS = {"models": str, "seeds": int, "strategies": str, "imbalance_ratios": float}
+
+
+def _coerce(name: str, value):
+    """Turn a TOML or CLI value into the field's type; ConfigError naming the field otherwise."""
+    if value is None:
+        return None
+    if name in TUPLE_FIELDS:
+        kind = TUPLE_FIELDS[name]
+        items = value.split(",") if isinstance(value, str) else list(value)
+        try:
+            return tuple(kind(str(v).strip()) if kind is not str else str(v).strip() for v in items if str(v).strip())
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} must be a comma-separated list of {kind.__name__}") from None
+    if name == "dataset_options":
+        if isinstance(value, dict):
+            return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+        return tuple(value)
+    return value
+
+
+def from_sources(cli: dict, toml_path: str | None = None) -> RunConfig:
+    """Build a RunConfig: defaults, then the TOML file's values, then the CLI values that were given."""
+    values: dict = {}
+    if toml_path:
+        p = Path(toml_path)
+        if not p.is_file():
+            raise ConfigError(f"--config {toml_path}: file not found")
+        try:
+            data = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"--config {toml_path}: not valid TOML ({e})") from None
+        data = {k.replace("-", "_"): v for k, v in data.items()}
+        unknown = sorted(set(data) - set(FIELDS) | ({"extra"} & set(data)))
+        if unknown:
+            raise ConfigError(f"--config {toml_path}: unknown setting(s) {unknown}; valid: {sorted(FIELDS)}")
+        values.update({k: _coerce(k, v) for k, v in data.items()})
+    values.update({k: _coerce(k, v) for k, v in cli.items() if v is not None})
+    try:
+        return RunConfig(**values)
+    except TypeError as e:
+        raise ConfigError(str(e)) from None
