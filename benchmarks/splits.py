@@ -31,8 +31,14 @@ def _folds(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> np.nd
         )
     fold = np.empty(len(y), dtype=np.int64)
     cv = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    for k, (_, idx) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
-        fold[idx] = k
+    try:
+        for k, (_, idx) in enumerate(cv.split(np.zeros(len(y)), y, groups)):
+            fold[idx] = k
+    except ValueError as e:
+        raise DatasetError(
+            f"cannot draw {n_splits} stratified group folds from {len(y)} tracks in {n_groups} groups ({e}); "
+            "use fewer folds or pin the split"
+        ) from None
     return fold
 
 
