@@ -1,0 +1,824 @@
+"""The deep training loop: seeded, resumable training on random chunks, evaluation on averaged chunks.
+
+``fit`` trains a model that returns logits on a ``ChunkDataset`` (one random chunk per track and
+epoch), scores the validation tracks each epoch with a caller-given ``score_fn`` (higher is better),
+stops early, keeps and restores the best weights, and checkpoints each epoch so an interrupted run
+resumes to the same result. ``predict`` gives track-level probabilities: the mean over a track's evenly
+spaced evaluation chunks of softmax (single-label) or sigmoid (multi-label) outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import dataclasses
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Sampler
+from tqdm.auto import tqdm
+
+from deep.data import ChunkDataset
+from features.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "AugmentConfig",
+    "FitResult",
+    "PROFILES",
+    "TrainConfig",
+    "augment_input",
+    "augment_spectrogram",
+    "fit",
+    "load_checkpoint",
+    "predict",
+    "resolve_device",
+]
+
+Task = Literal["single", "multi"]
+ScoreFn = Callable[[np.ndarray, np.ndarray], float]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Callback = Callable[[int, nn.Module, dict], None]
+
+CHECKPOINT_VERSION = 1
+
+
+# --- configuration ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-time augmentation, applied on the device to each batch (never at evaluation).
+
+    time_masks / freq_masks: number of masks per item; each masks a random span of up to
+        ``time_mask_frac`` of the frames / ``freq_mask_frac`` of the bins, filled with the item's mean
+        (SpecAugment-style). Frequency masks apply only to spectrogram-like inputs (…, bins, frames).
+    gain_db: a random gain, uniform in [-gain_db, +gain_db]: added in dB to spectrograms, multiplied
+        as 10**(g/20) into waveforms.
+    shift: a random circular shift of up to ``shift`` (a fraction of the chunk) along time.
+    """
+
+    time_masks: int = 0
+    time_mask_frac: float = 0.1
+    freq_masks: int = 0
+    freq_mask_frac: float = 0.1
+    gain_db: float = 0.0
+    shift: float = 0.0
+
+    def __post_init__(self):
+        for name in ("time_masks", "freq_masks"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be a non-negative integer")
+        for name in ("time_mask_frac", "freq_mask_frac", "shift"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name}={getattr(self, name)} must lie in [0, 1]")
+        if self.gain_db < 0:
+            raise ConfigError(f"gain_db={self.gain_db} must be non-negative")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.time_masks or self.freq_masks or self.gain_db or self.shift)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a training run; two runs with equal configs and data give equal models on CPU.
+
+    optimizer: "adamw-onecycle" (AdamW, one-cycle schedule peaking at ``lr``, stepped per batch) or
+        "adam-plateau" (Adam at ``lr`` with ``weight_decay`` as L2, learning rate times
+        ``plateau_factor`` after ``plateau_patience`` epochs without validation improvement).
+    grad_clip: max global gradient norm, None for no clipping. amp: mixed precision (CUDA only;
+        bfloat16 where supported, else float16 with loss scaling).
+    patience: epochs without improvement of the validation score by more than ``min_delta`` before
+        stopping; None trains all ``epochs``. The best epoch's weights are restored either way.
+    chunk_frames / n_eval_chunks: when set, ``fit`` checks that the datasets it is given use them (the
+        datasets carry the values; None accepts whatever they use).
+    num_workers: DataLoader worker processes (0 reads in the main process: right for in-memory or
+        page-cached stores; workers help when chunks come from disk or need decoding).
+    deterministic: on CPU, ``torch.use_deterministic_algorithms(True, warn_only=True)``; on CUDA,
+        deterministic cuDNN (otherwise cuDNN benchmarking). Global flags are restored after ``fit``.
+    device: "auto" (CUDA when present, else CPU), or any torch device string.
+    """
+
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: Literal["adamw-onecycle", "adam-plateau"] = "adamw-onecycle"
+    plateau_factor: float = 0.1
+    plateau_patience: int = 2
+    grad_clip: float | None = 1.0
+    amp: bool = True
+    patience: int | None = 5
+    min_delta: float = 0.0
+    chunk_frames: int | None = None
+    n_eval_chunks: int | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    num_workers: int = 0
+    eval_batch_size: int | None = None
+    seed: int = 0
+    deterministic: bool = True
+    device: str = "auto"
+
+    def __post_init__(self):
+        if isinstance(self.augment, dict):
+            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{name}={value!r} must be a positive integer")
+        if self.optimizer not in ("adamw-onecycle", "adam-plateau"):
+            raise ConfigError(f"optimizer={self.optimizer!r} must be 'adamw-onecycle' or 'adam-plateau'")
+        if not self.lr > 0:
+            raise ConfigError(f"lr={self.lr} must be positive")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay={self.weight_decay} must be non-negative")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(f"grad_clip={self.grad_clip} must be positive or None")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"patience={self.patience} must be a positive integer or None")
+        if self.num_workers < 0:
+            raise ConfigError(f"num_workers={self.num_workers} must be non-negative")
+        if not 0 < self.plateau_factor < 1:
+            raise ConfigError(f"plateau_factor={self.plateau_factor} must lie in (0, 1)")
+
+    @classmethod
+    def profile(cls, name: str, **overrides: Any) -> TrainConfig:
+        """A named profile (see ``PROFILES``) with fields overridden by keyword."""
+        if name not in PROFILES:
+            raise ConfigError(f"training profile {name!r} is unknown; expected one of {sorted(PROFILES)}")
+        return cls(**{**PROFILES[name], **overrides})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    # The FMA k2c2 study: AdamW, one-cycle, weight decay 1e-4, batch 32, 20 epochs.
+    "default": {},
+    # The GTZAN CNN study: Adam 1e-3, reduce-on-plateau x0.1, 20 epochs, batch 128, best epoch kept.
+    # No weight decay or clipping (plain Adam); mixed precision stays on, a numerical detail only.
+    "paper": dict(optimizer="adam-plateau", lr=1e-3, weight_decay=0.0, epochs=20, batch_size=128,
+                  patience=None, grad_clip=None),
+}
+
+# Fields that may change between an interrupted run and its resumption without changing the result
+# (``epochs`` too, except under one-cycle, whose schedule depends on it).
+_RESUME_FREE = frozenset({"epochs", "patience", "min_delta", "num_workers", "eval_batch_size", "device"})
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns; the model itself is restored in place to the best epoch's weights.
+
+    history: one dict per epoch: epoch (1-based), train_loss, valid_score, lr (at the epoch's end),
+        seconds, train_seconds, valid_seconds, n_samples, clips_per_s, data_wait_share (share of the
+        training time spent waiting for batches), improved.
+    best_epoch: 1-based epoch whose weights were restored (0 when no epoch gave a finite score).
+    data_wait_share: over all epochs trained in this call.
+    """
+
+    history: list[dict]
+    best_epoch: int
+    best_score: float
+    stopped_early: bool
+    data_wait_share: float
+    device: str
+    resumed_from_epoch: int = 0
+    checkpoint_dir: str | None = None
+
+    def curves(self):
+        """History as a pandas DataFrame indexed by epoch (the per-epoch curves the report plots)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history).set_index("epoch")
+
+    def save_history(self, path: str | os.PathLike) -> None:
+        """Write the per-epoch history as CSV (the same file ``fit`` keeps in its checkpoint folder)."""
+        _write_history(self.history, Path(path))
+
+
+# --- devices, seeding, flags ---------------------------------------------------------------------
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """"auto"/None -> CUDA when present, else CPU; anything else -> torch.device(device)."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ConfigError(f"device={device!r} is not a torch device") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={device!r} asked for but CUDA is not available")
+    return dev
+
+
+def _worker_init(worker_id: int) -> None:
+    """Seed numpy and random in each worker from the seed torch gave it (derived from the run seed)."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator user code in workers may use
+    random.seed(seed)
+
+
+class _GlobalFlags:
+    """Sets torch's determinism flags for a run and puts the previous values back afterwards."""
+
+    def __init__(self, deterministic: bool, device: torch.device):
+        self.deterministic, self.device = deterministic, device
+
+    def __enter__(self):
+        self.saved = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+            torch.backends.cudnn.deterministic,
+            torch.backends.cudnn.benchmark,
+        )
+        if self.device.type == "cuda":
+            torch.backends.cudnn.deterministic = self.deterministic
+            torch.backends.cudnn.benchmark = not self.deterministic
+        elif self.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        return self
+
+    def __exit__(self, *exc):
+        enabled, warn_only, cudnn_det, cudnn_bench = self.saved
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch.backends.cudnn.deterministic = cudnn_det
+        torch.backends.cudnn.benchmark = cudnn_bench
+        return False
+
+
+# --- augmentation --------------------------------------------------------------------------------
+def _span_mask(batch: int, length: int, max_width: int, n: int, device: torch.device) -> torch.Tensor:
+    """(batch, length) bool: the union of n random spans of width 0..max_width per item."""
+    mask = torch.zeros(batch, length, dtype=torch.bool, device=device)
+    if max_width <= 0 or n <= 0:
+        return mask
+    pos = torch.arange(length, device=device)
+    for _ in range(n):
+        width = torch.randint(0, max_width + 1, (batch, 1), device=device)
+        start = (torch.rand(batch, 1, device=device) * (length - width + 1)).long()
+        mask |= (pos >= start) & (pos < start + width)
+    return mask
+
+
+def augment_input(x: torch.Tensor, aug: AugmentConfig, *, waveform: bool) -> torch.Tensor:
+    """Gain and circular time shift on a raw batch (before any front-end).
+
+    x: (batch, ..., time): waveforms (batch, samples) when ``waveform``, else dB spectrograms
+    (batch, [channels,] bins, frames). Returns a new tensor of the same shape.
+    """
+    b = x.shape[0]
+    if aug.gain_db:
+        gain = (torch.rand(b, device=x.device) * 2 - 1) * aug.gain_db
+        gain = gain.view(b, *([1] * (x.dim() - 1)))
+        x = x * torch.pow(10.0, gain / 20.0) if waveform else x + gain
+    if aug.shift:
+        t = x.shape[-1]
+        max_shift = int(aug.shift * t)
+        if max_shift > 0:
+            shifts = torch.randint(-max_shift, max_shift + 1, (b,), device=x.device)
+            idx = (torch.arange(t, device=x.device)[None, :] - shifts[:, None]) % t  # (batch, time)
+            idx = idx.view(b, *([1] * (x.dim() - 2)), t).expand_as(x)
+            x = torch.gather(x, -1, idx)
+    return x
+
+
+def augment_spectrogram(x: torch.Tensor, aug: AugmentConfig) -> torch.Tensor:
+    """Time and frequency masks filled with each item's mean; x: (batch, [channels,] bins, frames) or
+    waveforms (batch, samples) (time masks only, filled with 0). Returns a new tensor of the same shape."""
+    if not (aug.time_masks or aug.freq_masks):
+        return x
+    b, t = x.shape[0], x.shape[-1]
+    spectral = x.dim() >= 3
+    fill = x.mean(dim=tuple(range(1, x.dim())), keepdim=True) if spectral else torch.zeros_like(x[:, :1])
+    mask = torch.zeros_like(x, dtype=torch.bool)
+    if aug.time_masks:
+        tm = _span_mask(b, t, int(aug.time_mask_frac * t), aug.time_masks, x.device)
+        mask |= tm.view(b, *([1] * (x.dim() - 2)), t)
+    if aug.freq_masks and spectral:
+        f = x.shape[-2]
+        fm = _span_mask(b, f, int(aug.freq_mask_frac * f), aug.freq_masks, x.device)
+        mask |= fm.view(b, *([1] * (x.dim() - 3)), f, 1)
+    return torch.where(mask, fill.to(x.dtype), x)
+
+
+# --- batches -------------------------------------------------------------------------------------
+def _is_batch_sampler(sampler: Any) -> bool:
+    """A sampler that yields lists of indices (a BatchSampler, or any sampler exposing ``batch_size``)."""
+    return isinstance(sampler, BatchSampler) or getattr(sampler, "batch_size", None) is not None
+
+
+class _EpochBatches(Sampler):
+    """Batches of keys ``(index, epoch, draw)`` for a ChunkDataset in random mode.
+
+    Without a base sampler, a permutation seeded by (seed, epoch); with one, its indices (chunked into
+    batches) or its batches. ``draw`` numbers the items of the epoch, so a track drawn twice gets two
+    different random chunks, and every position depends on the epoch, not on the order of past calls.
+    """
+
+    def __init__(self, n_items: int, batch_size: int, seed: int, base: Sampler | None = None):
+        self.n_items, self.batch_size, self.seed, self.base = n_items, batch_size, seed, base
+        self.base_yields_batches = base is not None and _is_batch_sampler(base)
+        # Drop a last partial batch (a batch of 1 breaks batch norm) unless it is the only one.
+        self.drop_last = n_items >= batch_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+        if self.base is not None and hasattr(self.base, "set_epoch"):
+            self.base.set_epoch(epoch)
+
+    def _index_batches(self) -> Iterator[list[int]]:
+        if self.base_yields_batches:
+            yield from (list(batch) for batch in self.base)
+            return
+        if self.base is None:
+            order = np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n_items)
+        else:
+            order = list(self.base)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            if len(batch) < self.batch_size and self.drop_last:
+                return
+            yield list(batch)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
+        draw = 0
+        for batch in self._index_batches():
+            keys = []
+            for i in batch:
+                keys.append((int(i), self.epoch, draw))
+                draw += 1
+            yield keys
+
+    def __len__(self) -> int:
+        if self.base_yields_batches:
+            return len(self.base)
+        n = self.n_items if self.base is None else len(self.base)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+def _save_atomic(obj: dict, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, fsync, then os.replace (never a partial file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict | None:
+    """A checkpoint saved by ``fit`` (loaded with ``weights_only=True``), or None if absent or unreadable.
+
+    A corrupt or partial file is reported with a logged warning, never raised.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to read means: not usable
+        logger.warning("checkpoint %s is unreadable (%s: %s); ignoring it", path, type(e).__name__, e)
+        return None
+    if not isinstance(ckpt, dict) or ckpt.get("version") != CHECKPOINT_VERSION or "model" not in ckpt:
+        logger.warning("checkpoint %s is not a mirbench training checkpoint; ignoring it", path)
+        return None
+    return ckpt
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _write_history(history: list[dict], path: Path) -> None:
+    if not history:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(tmp, path)
+
+
+def _resumable(ckpt: dict, config: TrainConfig, steps_per_epoch: int) -> str | None:
+    """Why a checkpoint cannot continue this run, or None if it can."""
+    saved = ckpt.get("config", {})
+    now = config.to_dict()
+    changed = sorted(k for k in now if k not in _RESUME_FREE and saved.get(k) != now[k])
+    if changed:
+        return f"settings changed since it was written: {changed}"
+    if config.optimizer == "adamw-onecycle":
+        if saved.get("epochs") != config.epochs:
+            return f"the one-cycle schedule spans {saved.get('epochs')} epochs, not {config.epochs}"
+        if ckpt.get("steps_per_epoch") != steps_per_epoch:
+            return "the number of batches per epoch changed"
+    return None
+
+
+# --- the loop ------------------------------------------------------------------------------------
+def _default_loss(task: Task) -> nn.Module:
+    return nn.CrossEntropyLoss() if task == "single" else nn.BCEWithLogitsLoss()
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: int):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ConfigError("the model has no trainable parameters")
+    if config.optimizer == "adamw-onecycle":
+        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=config.lr, total_steps=max(config.epochs * steps_per_epoch, 2)
+        )
+    else:
+        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
+        )
+    return opt, sched
+
+
+def _check_logits(logits: torch.Tensor, y: torch.Tensor, task: Task) -> None:
+    if logits.dim() != 2 or logits.shape[0] != y.shape[0]:
+        raise ConfigError(
+            f"the model returned shape {tuple(logits.shape)}; expected logits (batch, n_classes)"
+        )
+    if task == "single" and int(y.max()) >= logits.shape[1]:
+        raise ConfigError(f"class index {int(y.max())} given to a model with {logits.shape[1]} outputs")
+    if task == "multi" and y.shape[1] != logits.shape[1]:
+        raise ConfigError(f"{y.shape[1]} tags given to a model with {logits.shape[1]} outputs")
+
+
+def _amp_dtype(device: torch.device) -> torch.dtype:
+    return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _transform(x: torch.Tensor, frontend: nn.Module | None, aug: AugmentConfig | None) -> torch.Tensor:
+    """Raw batch -> model input: augment the raw input, apply the front-end, mask (training only)."""
+    waveform = frontend is not None or x.dim() == 2
+    if aug is not None and aug.active:
+        x = augment_input(x, aug, waveform=waveform)
+    if frontend is not None:
+        with torch.no_grad():
+            x = frontend(x)
+    if aug is not None and aug.active:
+        x = augment_spectrogram(x, aug)
+    return x
+
+
+def fit(
+    model: nn.Module,
+    train: ChunkDataset,
+    valid: ChunkDataset,
+    *,
+    config: TrainConfig | None = None,
+    task: Task | None = None,
+    score_fn: ScoreFn,
+    loss_fn: LossFn | None = None,
+    sampler: Sampler | None = None,
+    frontend: nn.Module | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+) -> FitResult:
+    """Train ``model`` on random chunks of ``train``, select and restore the best epoch on ``valid``.
+
+    model: maps a batch (batch, ...) of inputs (the dataset's chunks, or ``frontend``'s output) to
+        logits (batch, n_classes). Build it under ``torch.manual_seed`` for reproducible initial weights.
+    train: a ChunkDataset (mode "random" is used whatever its mode). valid: the validation tracks (its
+        evaluation chunks are used); early stopping and checkpoint selection see only these.
+    task: "single" or "multi"; defaults to the datasets' (inferred from their targets).
+    score_fn(y_true, probs) -> float, higher is better: y_true is ``valid.targets`` ((n_tracks,) int or
+        (n_tracks, n_classes)), probs (n_tracks, n_classes) from ``predict``. A NaN score never counts
+        as an improvement.
+    loss_fn(logits, targets) -> scalar: defaults to CrossEntropyLoss (single) / BCEWithLogitsLoss (multi);
+        logits arrive as float32, targets as int64 (batch,) or float32 (batch, n_classes).
+    sampler: an optional torch Sampler over ``range(len(train))``: of indices (e.g. a weighted sampler),
+        chunked into ``batch_size`` batches, or of whole batches (a ``BatchSampler`` or any sampler with a
+        ``batch_size`` attribute, e.g. a class-balanced batch sampler). Its ``set_epoch`` is called if it
+        has one; give it one (or a fixed generator) for resumed runs to equal uninterrupted ones.
+    frontend: optional module applied on the device to each batch before the model (e.g. ``LogMel``
+        when the data are waveforms and the model wants log-mel); it is not trained or checkpointed.
+    checkpoint_dir: where last.pt, best.pt and history.csv are written after every epoch; with
+        ``resume`` a run continues from last.pt when its settings allow (else it restarts, with a warning).
+    callbacks: called as ``cb(epoch, model, history_row)`` after each epoch's checkpoint is written.
+
+    Seeds torch's global generators with ``config.seed`` (dropout and augmentation use them); data order
+    and chunk positions come from generators keyed by (seed, epoch), so a run is reproducible on CPU.
+    Returns a FitResult; ``model`` is left on the training device with the best epoch's weights.
+    """
+    config = config or TrainConfig()
+    train = train if train.mode == "random" else train.with_mode("random")
+    valid = valid if valid.mode == "eval" else valid.with_mode("eval")
+    task = task or train.task
+    if task not in ("single", "multi"):
+        raise ConfigError(f"task={task!r} must be 'single' or 'multi'")
+    if train.task != task or valid.task != task:
+        raise ConfigError(f"task={task!r} but the datasets hold {train.task!r}/{valid.task!r} targets")
+    if config.chunk_frames is not None and {train.chunk_frames, valid.chunk_frames} != {config.chunk_frames}:
+        raise ConfigError(
+            f"config.chunk_frames={config.chunk_frames} but the datasets use "
+            f"{train.chunk_frames} (train) and {valid.chunk_frames} (valid)"
+        )
+    if config.n_eval_chunks is not None and config.n_eval_chunks != valid.n_eval_chunks:
+        raise ConfigError(f"config.n_eval_chunks={config.n_eval_chunks} but valid uses {valid.n_eval_chunks}")
+    device = resolve_device(config.device)
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt_dir is not None:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+
+    with _GlobalFlags(config.deterministic, device):
+        # Dropout and augmentation draw from torch's global generators: seeded here, saved in checkpoints.
+        torch.manual_seed(config.seed)
+        model.to(device)
+        if frontend is not None:
+            frontend.to(device).eval()
+        loss_fn = loss_fn if loss_fn is not None else _default_loss(task)
+        if isinstance(loss_fn, nn.Module):
+            loss_fn.to(device)
+
+        batches = _EpochBatches(len(train), config.batch_size, config.seed, base=sampler)
+        steps_per_epoch = len(batches)
+        if steps_per_epoch == 0:
+            raise ConfigError("the training sampler yields no batches")
+        loader_gen = torch.Generator()
+        loader = DataLoader(
+            train,
+            batch_sampler=batches,
+            num_workers=config.num_workers,
+            pin_memory=device.type == "cuda",
+            worker_init_fn=_worker_init if config.num_workers else None,
+            generator=loader_gen,
+            persistent_workers=config.num_workers > 0,
+        )
+        optimizer, scheduler = _make_optimizer(model, config, steps_per_epoch)
+        use_amp = config.amp and device.type == "cuda"
+        amp_dtype = _amp_dtype(device)
+        scaler = torch.amp.GradScaler(device.type, enabled=use_amp and amp_dtype == torch.float16)
+
+        history: list[dict] = []
+        best = {"epoch": 0, "score": float("nan"), "bad_epochs": 0}
+        best_weights: dict | None = None
+        start_epoch, stopped = 0, False
+
+        if ckpt_dir is not None and resume:
+            restored = _restore(ckpt_dir, model, optimizer, scheduler, scaler, config, steps_per_epoch)
+            if restored is not None:
+                history, best, best_weights, start_epoch, stopped = restored
+                logger.info("resuming from %s at epoch %d", ckpt_dir / "last.pt", start_epoch)
+
+        resumed_from = start_epoch
+        total_wait = total_train = 0.0
+        epochs = range(start_epoch, config.epochs) if not stopped else range(0)
+        bar = tqdm(epochs, desc="epochs", disable=not progress, leave=False)
+        for epoch in bar:
+            t_epoch = time.perf_counter()
+            batches.set_epoch(epoch)
+            loader_gen.manual_seed(config.seed * 100_003 + epoch)
+            loss, n_samples, wait, busy = _train_epoch(
+                model, loader, optimizer, scheduler, scaler, loss_fn, frontend, config, task, device,
+                use_amp, amp_dtype, progress,
+            )
+            total_wait, total_train = total_wait + wait, total_train + wait + busy
+            t_valid = time.perf_counter()
+            probs = predict(model, valid, task=task, device=device, frontend=frontend, amp=use_amp,
+                            batch_size=config.eval_batch_size or 2 * config.batch_size)
+            score = float(score_fn(valid.targets, probs))
+            if not math.isfinite(score):
+                logger.warning("epoch %d: validation score is %s; not counted as an improvement",
+                               epoch + 1, score)
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau) and math.isfinite(score):
+                scheduler.step(score)
+            first = best["epoch"] == 0
+            improved = math.isfinite(score) and (first or score > best["score"] + config.min_delta)
+            if improved:
+                best.update(epoch=epoch + 1, score=score, bad_epochs=0)
+                best_weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            else:
+                best["bad_epochs"] += 1
+            now = time.perf_counter()
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": loss,
+                "valid_score": score,
+                "lr": float(optimizer.param_groups[0]["lr"]),
+                "seconds": now - t_epoch,
+                "train_seconds": wait + busy,
+                "valid_seconds": now - t_valid,
+                "n_samples": n_samples,
+                "clips_per_s": n_samples / (wait + busy) if wait + busy > 0 else float("nan"),
+                "data_wait_share": wait / (wait + busy) if wait + busy > 0 else float("nan"),
+                "improved": bool(improved),
+            }
+            history.append(row)
+            stopped = config.patience is not None and best["bad_epochs"] >= config.patience
+            logger.info("epoch %d/%d: loss %.4f, valid %.4f%s, lr %.2e, %.1f s, data wait %.0f%%",
+                        epoch + 1, config.epochs, loss, score, " *" if improved else "", row["lr"],
+                        row["seconds"], 100 * row["data_wait_share"])
+            bar.set_postfix(loss=f"{loss:.3f}", valid=f"{score:.3f}", best=best["epoch"])
+            if ckpt_dir is not None:
+                # last.pt first: if the run dies before best.pt is written, last.pt holds those weights.
+                _save_atomic({
+                    "version": CHECKPOINT_VERSION,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch + 1,
+                    "steps_per_epoch": steps_per_epoch,
+                    "rng": _rng_state(),
+                    "history": history,
+                    "best": dict(best),
+                    "stopped": stopped,
+                    "config": config.to_dict(),
+                }, ckpt_dir / "last.pt")
+                if improved:
+                    _save_atomic({"version": CHECKPOINT_VERSION, "model": best_weights, "epoch": epoch + 1,
+                                  "score": score}, ckpt_dir / "best.pt")
+                _write_history(history, ckpt_dir / "history.csv")
+            for callback in callbacks:
+                callback(epoch + 1, model, row)
+            if stopped:
+                logger.info("early stop after epoch %d: no improvement for %d epochs (best epoch %d, %.4f)",
+                            epoch + 1, config.patience, best["epoch"], best["score"])
+                break
+        bar.close()
+
+        if best_weights is not None:
+            model.load_state_dict(best_weights)
+        else:
+            logger.warning("no epoch gave a finite validation score; keeping the last weights")
+
+    return FitResult(
+        history=history,
+        best_epoch=int(best["epoch"]),
+        best_score=float(best["score"]),
+        stopped_early=bool(stopped),
+        data_wait_share=total_wait / total_train if total_train > 0 else float("nan"),
+        device=str(device),
+        resumed_from_epoch=resumed_from,
+        checkpoint_dir=str(ckpt_dir) if ckpt_dir is not None else None,
+    )
+
+
+def _restore(ckpt_dir: Path, model, optimizer, scheduler, scaler, config, steps_per_epoch):
+    """(history, best, best_weights, start_epoch, stopped) from last.pt/best.pt, or None to start fresh."""
+    last = load_checkpoint(ckpt_dir / "last.pt")
+    if last is None:
+        return None
+    why = _resumable(last, config, steps_per_epoch)
+    if why is not None:
+        logger.warning("not resuming from %s: %s; training from scratch", ckpt_dir / "last.pt", why)
+        return None
+    best = dict(last["best"])
+    best_weights = None
+    if best["epoch"] > 0:
+        saved_best = load_checkpoint(ckpt_dir / "best.pt")
+        if saved_best is not None and saved_best.get("epoch") == best["epoch"]:
+            best_weights = saved_best["model"]
+        elif best["epoch"] == last["epoch"]:
+            best_weights = last["model"]  # the run stopped between writing last.pt and best.pt
+        else:
+            logger.warning("best.pt in %s is missing or stale; training from scratch", ckpt_dir)
+            return None
+    saved = [copy.deepcopy(x.state_dict()) for x in (model, optimizer, scheduler, scaler)]
+    try:
+        model.load_state_dict(last["model"])
+        optimizer.load_state_dict(last["optimizer"])
+        scheduler.load_state_dict(last["scheduler"])
+        scaler.load_state_dict(last["scaler"])
+    except (RuntimeError, KeyError, ValueError, TypeError) as e:
+        for obj, state in zip((model, optimizer, scheduler, scaler), saved, strict=True):
+            obj.load_state_dict(state)  # a failed load must not leave half-restored weights behind
+        logger.warning("checkpoint %s does not fit this model (%s); training from scratch", ckpt_dir, e)
+        return None
+    _set_rng_state(last["rng"])
+    stopped = config.patience is not None and best["bad_epochs"] >= config.patience
+    return list(last["history"]), best, best_weights, int(last["epoch"]), stopped
+
+
+def _train_epoch(model, loader, optimizer, scheduler, scaler, loss_fn, frontend, config, task, device,
+                 use_amp, amp_dtype, progress) -> tuple[float, int, float, float]:
+    """One pass over the loader: (mean loss per sample, samples, seconds waiting for data, seconds busy).
+
+    Waiting is all time outside the step (the DataLoader's next() including worker start-up, and the
+    host-to-device copy); busy is augmentation, front-end, forward, backward and optimizer step, ending
+    with the loss read back (a device sync), so the split is honest on CUDA too.
+    """
+    model.train()
+    onecycle = isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR)
+    aug = config.augment if config.augment.active else None
+    loss_sum, n_seen, wait, busy, skipped = 0.0, 0, 0.0, 0.0, 0
+    t_mark = time.perf_counter()
+    checked = False
+    for x, y, _ in tqdm(loader, desc="train", disable=not progress, leave=False):
+        x = x.to(device, non_blocking=True)
+        y = y.to(device, non_blocking=True)
+        t_ready = time.perf_counter()
+        wait += t_ready - t_mark
+        with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
+            logits = model(_transform(x, frontend, aug))
+        if not checked:
+            _check_logits(logits, y, task)
+            checked = True
+        loss = loss_fn(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        if torch.isfinite(loss):
+            scaler.scale(loss).backward()
+            if config.grad_clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            loss_sum += float(loss.item()) * len(y)
+            n_seen += len(y)
+        else:
+            skipped += 1
+        if onecycle and scheduler.last_epoch < scheduler.total_steps - 1:
+            scheduler.step()
+        t_mark = time.perf_counter()
+        busy += t_mark - t_ready
+    if skipped:
+        logger.warning("%d batches with a non-finite loss were skipped", skipped)
+    return (loss_sum / n_seen if n_seen else float("nan")), n_seen, wait, busy
+
+
+# --- inference -----------------------------------------------------------------------------------
+def predict(
+    model: nn.Module,
+    dataset: ChunkDataset,
+    *,
+    task: Task | None = None,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    frontend: nn.Module | None = None,
+    amp: bool = False,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> np.ndarray:
+    """Track-level probabilities, shape (n_tracks, n_classes) float64, rows in ``dataset.track_ids`` order.
+
+    Each row is the mean over the track's ``n_eval_chunks`` evenly spaced chunks of softmax (single) or
+    sigmoid (multi) of the logits. A dataset in random mode is evaluated through its eval view.
+    device: None keeps the model where it is; "auto" or a device string moves it there.
+    """
+    task = task or dataset.task
+    if task not in ("single", "multi"):
+        raise ConfigError(f"task={task!r} must be 'single' or 'multi'")
+    ds = dataset if dataset.mode == "eval" else dataset.with_mode("eval")
+    if device is None:
+        param = next(iter(model.parameters()), None)
+        dev = param.device if param is not None else torch.device("cpu")
+    else:
+        dev = resolve_device(device)
+        model.to(dev)
+    if frontend is not None:
+        frontend.to(dev)
+    # A private generator: DataLoader draws a worker seed at each iter(), which must not consume the
+    # global RNG (that would make a caller's later draws depend on whether it evaluated).
+    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                        pin_memory=dev.type == "cuda", generator=torch.Generator().manual_seed(0))
+    sums: torch.Tensor | None = None
+    counts = torch.zeros(ds.n_tracks, dtype=torch.float64)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for x, _, track in tqdm(loader, desc="predict", disable=not progress, leave=False):
+                x = x.to(dev, non_blocking=True)
+                use_amp = amp and dev.type == "cuda"
+                with torch.autocast(device_type=dev.type, dtype=_amp_dtype(dev), enabled=use_amp):
+                    logits = model(_transform(x, frontend, None))
+                logits = logits.float()
+                probs = torch.softmax(logits, dim=1) if task == "single" else torch.sigmoid(logits)
+                probs = probs.to("cpu", torch.float64)
+                if sums is None:
+                    sums = torch.zeros(ds.n_tracks, probs.shape[1], dtype=torch.float64)
+                sums.index_add_(0, track, probs)
+                counts.index_add_(0, track, torch.ones(len(track), dtype=torch.float64))
+    finally:
+        model.train(was_training)
+    if sums is None:
+        raise ConfigError("the dataset is empty")
+    return (sums / counts[:, None]).numpy()
