@@ -1,0 +1,106 @@
+"""The MagnaTagATune hyper-parameter study's fully convolutional nets: 1-D (over mel frames) and 2-D.
+
+The study fixes the input (96 mel bands x 911 frames, FFT 1024, 16 kHz), the number of conv layers
+C (3, 4 or 5; 3 was best for the 1-D model), the width (hidden 128), BN before ReLU and dropout
+0.5. It does not fix kernel or pool sizes; here each block is conv(3) -> BN -> ReLU -> max-pool 3
+along time (2-D: 3x3 conv and a (2, 3) pool), so a 5-layer stack still fits 911 frames, followed
+by global average pooling, dropout 0.5 and a dense output layer.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from deep.models.blocks import ConvBlock1d, ConvBlock2d, ZooModel, input_norm, pair
+from features.errors import ConfigError
+
+
+def _check_layers(layers: int) -> int:
+    if not 1 <= layers <= 8:
+        raise ConfigError(f"layers={layers} must be between 1 and 8 (the study used 3, 4 and 5)")
+    return int(layers)
+
+
+class FCN1d(ZooModel):
+    """1-D FCN: mel bands are the input channels of conv1d blocks over time.
+
+    Bound to `n_mels` bands. Minimum input: pool ** layers frames (27 / 81 / 243 for C = 3 / 4 / 5).
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_mels: int = 96,
+        *,
+        layers: int = 3,
+        hidden: int = 128,
+        kernel: int = 3,
+        pool: int = 3,
+        dropout: float = 0.5,
+        input_bn: bool = True,
+    ):
+        layers = _check_layers(layers)
+        if kernel < 1 or kernel % 2 == 0 or pool < 1:
+            raise ConfigError(f"kernel={kernel} must be a positive odd int and pool={pool} a positive int")
+        super().__init__(min_frames=pool**layers, n_bins=n_mels)
+        self.input_bn = input_norm(input_bn)
+        widths = (n_mels, *([hidden] * layers))
+        self.blocks = nn.Sequential(
+            *(ConvBlock1d(widths[i], hidden, kernel, pool, activation="relu") for i in range(layers))
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, hidden, time / pool ** layers)."""
+        x = self._as_image(x)  # (batch, 1, n_mels, time)
+        x = self.input_bn(x).squeeze(1)  # (batch, n_mels, time)
+        return self.blocks(x)  # (batch, hidden, time / pool ** layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)  # (batch, hidden, time')
+        x = x.mean(dim=-1)  # (batch, hidden)
+        x = self.dropout(x)  # (batch, hidden)
+        return self.head(x)  # (batch, n_classes) logits
+
+
+class FCN2d(ZooModel):
+    """2-D FCN: 3x3 conv -> BN -> ReLU -> max-pool (2, 3) blocks of `hidden` channels.
+
+    Any number of mel bands. Minimum input: 3 ** layers frames (27 / 81 / 243 for C = 3 / 4 / 5).
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_mels: int = 96,
+        *,
+        layers: int = 5,
+        hidden: int = 128,
+        pool: int | tuple[int, int] = (2, 3),
+        dropout: float = 0.5,
+        input_bn: bool = True,
+    ):
+        layers = _check_layers(layers)
+        pool = pair(pool)
+        super().__init__(min_frames=pool[1] ** layers)
+        self.input_bn = input_norm(input_bn)
+        widths = (1, *([hidden] * layers))
+        self.blocks = nn.Sequential(
+            *(ConvBlock2d(widths[i], hidden, 3, pool, activation="relu") for i in range(layers))
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, n_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, hidden, n_mels / 2^C, time / 3^C)."""
+        x = self._as_image(x)  # (batch, 1, n_mels, time)
+        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        return self.blocks(x)  # (batch, hidden, n_mels / 2^C, time / 3^C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)  # (batch, hidden, freq', time')
+        x = x.mean(dim=(2, 3))  # (batch, hidden)
+        x = self.dropout(x)  # (batch, hidden)
+        return self.head(x)  # (batch, n_classes) logits
