@@ -164,7 +164,7 @@ class Experiment:
         rows = []
         thresholds = None
         if task == "multi" and "valid" in probs:
-            thresholds = M.tune_thresholds(self.targets["valid"], probs["valid"])
+            thresholds = M.tune_thresholds(self.targets["valid"], probs["valid"], classes=classes)
         for split, p in probs.items():
             y = self.targets[split]
             if task == "single":
