@@ -170,5 +170,5 @@ def fit_predict_deep(exp, model: str, store, strategy: str, seed: int):
              model, strategy, seed, res.best_score, res.best_epoch, 100 * res.data_wait_share)
     probs = {s: predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)
              for s in ("valid", "test") if s in datasets}
-    curves = res.curves()[["epoch", "train_loss", "valid_score"]]
+    curves = res.curves().reset_index()[["epoch", "train_loss", "valid_score"]]
     return probs, {"curves": curves, "best_epoch": res.best_epoch}
