@@ -205,6 +205,10 @@ def run(cfg: RunConfig) -> Path:
     from benchmarks.experiment import Experiment
 
     cfg = validate(cfg)
+    if cfg.study == "imbalance":
+        from benchmarks.study import run_study
+
+        return run_study(cfg)
     run_dir = make_run_dir(cfg.out, cfg.dataset, cfg.run_id, cfg.to_dict())
     log.info("run folder: %s", run_dir)
     timer = Timer()
