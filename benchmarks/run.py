@@ -241,12 +241,31 @@ def run(cfg: RunConfig) -> Path:
     return run_dir
 
 
+class _OncePerMessage(logging.Filter):
+    """Warnings repeated for every model and seed (a tag absent from the test split) are shown once."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        msg = record.getMessage()
+        if msg in self.seen:
+            return False
+        self.seen.add(msg)
+        return True
+
+
 def main(argv=None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module="librosa")
     try:
         cfg, ns = parse(argv)
         logging.basicConfig(level=logging.DEBUG if ns.verbose else logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_OncePerMessage())
         cfg = validate(cfg)
     except ConfigError as e:
         print(f"python -m benchmarks.run: error: {e}", file=sys.stderr)
