@@ -71,7 +71,12 @@ def fit_predict(
     def build(params):
         pipe = make_pipeline(name, sampler=sampler_factory() if sampler_factory else None, profile=profile,
                              task=task, random_state=seed, class_weight=class_weight, n_jobs=n_jobs)
-        return set_model_params(pipe, params) if params else pipe
+        pipe = set_model_params(pipe, params) if params else pipe
+        k = pipe.named_steps["model"].get_params().get("n_neighbors")
+        if k is not None and k > len(Xtr):
+            log.warning("%s: n_neighbors=%d exceeds the %d training rows; using %d", name, k, len(Xtr), len(Xtr))
+            pipe = set_model_params(pipe, {"n_neighbors": len(Xtr)})
+        return pipe
 
     def predict(pipe, split):
         X, owner = rows_for(feats, splits[split])

@@ -39,8 +39,12 @@ def registries() -> dict[str, list[str]]:
         from deep.models import DEEP_MODELS
 
         out["deep models"] = list(DEEP_MODELS)
+        from benchmarks.deeprun import DEEP_INPUTS
+
+        out["deep inputs"] = list(DEEP_INPUTS)
     except ImportError:  # pragma: no cover - torch missing
         out["deep models"] = []
+        out["deep inputs"] = ["mel"]
     from resampling import LOSSES, SAMPLERS
 
     out["samplers"] = list(SAMPLERS)
@@ -86,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--batch-size", type=int, help="deep: batch size")
     a("--lr", type=float, help="deep: learning rate")
     a("--chunk-s", type=float, help="deep: chunk length in seconds")
+    a("--deep-input", help="deep: input of the log-mel models: mel (default, cached), mfcc, stft, cqt or mel+cqt "
+                           "(computed on the device from decoded audio); waveform and MFCC models keep theirs")
     a("--device", help="deep: auto, cpu or cuda")
     a("--no-torch", action="store_true", default=None, help="refuse deep models (classical-only run)")
     a("--config", help="TOML file with any RunConfig field; flags override it")
@@ -135,6 +141,20 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise ConfigError(f"models={','.join(models)} lists a model twice")
     for s in cfg.strategies:
         _choice("strategy", s, reg["strategies"])
+    # Building the module is cheap (no data is read); it tells the task, so that impossible
+    # combinations stop here, before any data is generated, decoded or trained on.
+    task = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options)).task
+    from resampling import LOSSES, SAMPLERS
+
+    for s in cfg.strategies:
+        spec = SAMPLERS.get(s) or LOSSES.get(s)
+        if spec is not None and task not in spec.tasks:
+            fits = [n for n, sp in [*SAMPLERS.items(), *LOSSES.items()] if task in sp.tasks]
+            raise ConfigError(
+                f"strategy {s!r} does not support the {task}-label task of {cfg.dataset}; "
+                f"for {task}-label data choose from none, class-weight, balanced-batch, {', '.join(fits)}"
+            )
+    _choice("deep input", cfg.deep_input, reg["deep inputs"])
     if not cfg.seeds:
         raise ConfigError("seeds must list at least one integer seed")
     if cfg.excerpts is not None and cfg.excerpts <= 0:
