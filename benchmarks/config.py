@@ -40,6 +40,7 @@ class RunConfig:
     backend: str = "librosa"
     excerpts: float | None = None  # excerpt length in seconds (classical models train on excerpts)
     excerpt_overlap: float = 0.5
+    min_duration: float = 0.5  # seconds; shorter files are skipped with a reason (broken or placeholder files)
     tune: bool = False
     strategies: tuple[str, ...] = ("none",)
     out: str = "results"

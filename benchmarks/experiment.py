@@ -48,7 +48,9 @@ class Experiment:
 
     def _add_skipped(self, df: pd.DataFrame | None) -> None:
         if df is not None and len(df):
-            self.skipped = pd.concat([self.skipped, df[SKIPPED_COLUMNS]], ignore_index=True)
+            # One row per file: the first stage that failed on it says why (later stages repeat the cause).
+            both = pd.concat([self.skipped, pd.DataFrame(df[SKIPPED_COLUMNS])], ignore_index=True)
+            self.skipped = both.drop_duplicates(subset="path", keep="first", ignore_index=True)
 
     def features(self) -> pd.DataFrame:
         import features

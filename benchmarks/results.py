@@ -21,8 +21,13 @@ METRIC_COLUMNS = ["dataset", "split", "model", "family", "input", "strategy", "s
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a reader never sees a partly written file.
+
+    File names that are not valid UTF-8 (surrogate-escaped by Python) are written backslash-escaped,
+    e.g. 'caf\\udce9.wav', so every results file is valid UTF-8.
+    """
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8", errors="backslashreplace")
     os.replace(tmp, path)
 
 

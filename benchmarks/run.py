@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--backend", choices=("librosa", "essentia"), help="feature back-end (default: librosa)")
     a("--excerpts", type=float, metavar="SECONDS", help="classical models train on excerpts of this length")
     a("--excerpt-overlap", type=float, help="overlap of excerpts (default 0.5)")
+    a("--min-duration", type=float, metavar="SECONDS", help="skip files shorter than this (default 0.5 s)")
     a("--tune", action="store_true", default=None, help="tune a small grid per model on the validation split")
     a("--strategies", help="imbalance strategies, comma-separated (default: none)")
     a("--study", choices=cfgmod.STUDIES, help="study mode")
@@ -132,6 +133,10 @@ def validate(cfg: RunConfig) -> RunConfig:
     _choice("feature set", cfg.features, reg["features"])
     _choice("profile", cfg.profile, cfgmod.PROFILES)
     models = cfg.models or cfgmod.CLASSICAL_DEFAULT + (() if cfg.no_torch else cfgmod.DEEP_DEFAULT[cfg.profile])
+    if cfg.study == "imbalance" and not cfg.models:
+        from benchmarks.study import default_models
+
+        models = default_models(cfg.profile, no_torch=cfg.no_torch)
     known = reg["classical models"] + reg["deep models"]
     for m in models:
         _choice("model", m, known)
@@ -159,6 +164,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         raise ConfigError("seeds must list at least one integer seed")
     if cfg.excerpts is not None and cfg.excerpts <= 0:
         raise ConfigError(f"excerpts={cfg.excerpts} must be a positive number of seconds")
+    if cfg.min_duration < 0:
+        raise ConfigError(f"min_duration={cfg.min_duration} must be >= 0 seconds")
     if not 0 <= cfg.excerpt_overlap < 1:
         raise ConfigError(f"excerpt_overlap={cfg.excerpt_overlap} must be in [0, 1)")
     for name in ("epochs", "batch_size"):
@@ -207,9 +214,37 @@ def encode_targets(ds: LoadedDataset, table: pd.DataFrame) -> np.ndarray:
     return Y
 
 
+def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
+    """Move tracks shorter than `min_duration` seconds (by their header) to `ds.skipped`, with the reason.
+
+    Unreadable headers are left in place: the decoding stage reports them with their own cause.
+    """
+    if min_duration <= 0:
+        return ds
+    from features.audio import info
+    from features.errors import AudioLoadError
+
+    short = []
+    for i, path in zip(ds.table.index, ds.table["path"], strict=True):
+        try:
+            h = info(path)
+        except AudioLoadError:
+            continue
+        seconds = h.frames / h.samplerate if h.samplerate else 0.0
+        if seconds < min_duration:
+            short.append((i, path, f"too short: {seconds:.2f} s < min_duration {min_duration:g} s"))
+    if short:
+        rows = pd.DataFrame([{"path": p, "stage": "dataset", "reason": r} for _, p, r in short])
+        for _, p, r in short:
+            log.warning("%s: skipping %s: %s", ds.name, p, r)
+        ds.skipped = pd.concat([ds.skipped, rows], ignore_index=True)
+        ds.table = ds.table.drop(index=[i for i, _, _ in short]).reset_index(drop=True)
+    return ds
+
+
 def load_dataset(cfg: RunConfig) -> LoadedDataset:
     module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
-    ds = module.load(split=cfg.split, seed=cfg.split_seed)
+    ds = drop_short(module.load(split=cfg.split, seed=cfg.split_seed), cfg.min_duration)
     splits = set(ds.table["split"].astype(str))
     if not {"train", "test"} <= splits:
         raise ConfigError(

@@ -40,12 +40,17 @@ def _wav_declared_data_bytes(path: Path) -> tuple[int, int] | None:
     return None
 
 
+def _native(path: Path):
+    """The name as libsndfile needs it: bytes on POSIX, so that names that are not valid UTF-8 open too."""
+    return str(path) if os.name == "nt" else os.fsencode(path)
+
+
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header information (rate, channels, frames) of a file, with the same errors as `load`."""
     path = Path(path)
     _check_file(path)
     try:
-        return sf.info(str(path))
+        return sf.info(_native(path))
     except (sf.LibsndfileError, RuntimeError) as e:
         raise AudioLoadError(path, f"corrupt data or unsupported format ({_short(e)})") from e
 
@@ -97,7 +102,7 @@ def load(
             path, f"truncated: the header declares {declared[0]} data bytes, the file holds {declared[1]}"
         )
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(_native(path)) as f:
             native_sr = f.samplerate
             expected = f.frames
             start = int(round(offset * native_sr))

@@ -24,7 +24,8 @@ def _read_mapping(root: Path, name: str, column: str) -> dict[str, str] | None:
     f = root / name
     if not f.is_file():
         return None
-    df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    # surrogateescape: paths that are not valid UTF-8 still match the names on disk.
+    df = pd.read_csv(f, dtype=str, keep_default_na=False, encoding_errors="surrogateescape")
     if not {"path", column} <= set(df.columns):
         raise DatasetError(f"{f} must have columns 'path' and '{column}', found {list(df.columns)}")
     return {Path(p).as_posix(): v for p, v in zip(df["path"], df[column], strict=True)}
