@@ -53,7 +53,7 @@ STAGE = "features"
 #: The cache commits a shard every COMMIT_EVERY tracks or COMMIT_SECONDS seconds, whichever comes first:
 #: what a killed run loses is bounded by that.
 COMMIT_EVERY = 256
-COMMIT_SECONDS = 10.0
+COMMIT_SECONDS = float(os.environ.get("MIRBENCH_COMMIT_SECONDS", "10.0"))
 #: Frames per block of the frame-level computation (the block's spectra stay in the CPU cache).
 BLOCK_FRAMES = 256
 
