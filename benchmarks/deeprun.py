@@ -1,4 +1,11 @@
-"""Deep models in the runner: spectrograms once per run, then one seeded, resumable fit per model.
+"""Deep models in the runner: their inputs once per run, then one seeded, resumable fit per model.
+
+Inputs: every deep model in the registry trains. Log-mel models read the float16 log-mel cache;
+``--deep-input`` swaps their input for MFCC (a DCT of the cached log-mel on the device), or for an
+STFT, a (pseudo-)CQT or log-mel and CQT stacked along frequency, computed on the device in batches
+from waveforms decoded once per run and kept in memory as float16. MFCC models always get MFCC, and
+waveform models (sample-level CNN, chunked CRNN) raw audio. The representation a model saw is the
+`input` column of metrics.csv.
 
 Training draws one random chunk per training track and epoch; early stopping and the best
 checkpoint use the validation split only; valid and test predictions average evenly spaced chunks.
@@ -12,11 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
+from torch import nn
 from torch.utils.data import Sampler
 
 from benchmarks.config import RunConfig
@@ -24,12 +36,40 @@ from features.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# The runner's deep profiles. `quick` is sized for the generated corpus on a 2-core CPU.
+# The runner's deep profiles. `quick` is sized for the generated corpus on a 2-core CPU: 3-s chunks,
+# 12 epochs. `paper` takes each model's own chunk length and its family's training (PAPER_TRAINING).
 DEEP_PROFILES = {
     "quick": dict(train="default", epochs=12, batch_size=32, lr=3e-3, patience=6, n_eval_chunks=4),
     "paper": dict(train="paper", n_eval_chunks=8),
 }
+QUICK_CHUNK_S = 3.0
+
+# The training settings of the reference studies (shared/REFERENCES.md), per model family, for
+# `--profile paper`. `train` names a deep.train profile; the other keys override TrainConfig fields.
+PAPER_TRAINING = {
+    # A. GTZAN CNN study: Adam 1e-3, reduce-on-plateau x0.1, 20 epochs, batch 128, best epoch kept.
+    # Also the fallback of the families whose training REFERENCES.md does not state.
+    "gtzan": dict(train="paper"),
+    # B. FMA k2c2 family: AdamW, one-cycle, weight decay 1e-4, batch 32, 20 epochs (no early stop).
+    "fma": dict(train="default", epochs=20, batch_size=32, patience=None),
+    # C. MTAT top-10 study: Adam 1e-3, batch 16, 10 epochs, BCE.
+    "mtat-top10": dict(train="paper", epochs=10, batch_size=16),
+    # C. Won et al. 2020: evaluation averages 16 chunks per track (training not stated: A's).
+    "won": dict(train="paper", n_eval_chunks=16),
+}
+PAPER_FAMILY = {
+    **{m: "fma" for m in ("k2c2", "k2c2-wide", "k5-all", "k5-early", "k7-early", "k1c2", "k2c1")},
+    "chunk-crnn": "mtat-top10",
+    "chunk-crnn-mel": "mtat-top10",
+    **{m: "won" for m in ("shortchunk", "shortchunk-res", "samplecnn")},
+}
 RESAMPLING_FOR_DEEP = ("ros", "rus", "upsample", "downsample", "ml-ros", "ml-rus")
+
+# --deep-input values, the keys of deep.frontend.FRONTENDS (kept here so that the CLI lists them
+# without importing librosa).
+DEEP_INPUTS = ("mel", "stft", "mfcc", "cqt", "mel+cqt")
+N_MFCC = 20  # the GTZAN study's MFCC input (20 x 130)
+CQT_BINS = 84  # seven octaves from C1 at 12 bins per octave (librosa's default), below Nyquist at 16 kHz
 
 
 def spec_config(cfg: RunConfig):
@@ -38,12 +78,169 @@ def spec_config(cfg: RunConfig):
     return SpecConfig()  # 22,050 Hz, n_fft 1024, hop 512, 128 mels: the reference GTZAN study
 
 
-def spectrogram_store(cfg: RunConfig, table):
+# -- what each model is fed -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class InputPlan:
+    """The input of one deep model in one run.
+
+    name: the representation, as metrics.csv's `input` column says it: waveform, mel, mfcc, stft,
+        cqt or mel+cqt. source: "mel" (the float16 log-mel cache) or "waveform" (decoded audio in
+        memory; every representation but the waveform itself is then computed on the device).
+    sr: sample rate of the source (Hz). hop_length: frame hop of the representation (None for
+        waveform). n_bins: bins the model sees, passed as n_mels (None for waveform).
+    """
+
+    name: str
+    source: str
+    sr: int
+    hop_length: int | None
+    n_bins: int | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def input_plan(cfg: RunConfig, spec) -> InputPlan:
+    """What model `spec` (a deep.models ModelSpec) is fed under `cfg`.
+
+    Waveform models read audio at the run's rate (the log-mel's, so one decoded copy serves every
+    model) under `quick`, at their paper's rate under `paper`. MFCC models always get MFCC; log-mel
+    models get `cfg.deep_input`.
+    """
+    sc = spec_config(cfg)
+    if spec.input == "waveform":
+        sr = spec.paper_sr if cfg.profile == "paper" and spec.paper_sr else sc.sr
+        return InputPlan("waveform", "waveform", int(sr), None, None)
+    kind = "mfcc" if spec.input == "mfcc" else cfg.deep_input
+    if kind not in DEEP_INPUTS:
+        raise ConfigError(f"deep_input={kind!r} must be one of {', '.join(DEEP_INPUTS)}")
+    bins = {"mel": sc.n_mels, "mfcc": N_MFCC, "stft": 1 + sc.n_fft // 2, "cqt": CQT_BINS, "mel+cqt": 2 * CQT_BINS}
+    source = "mel" if kind in ("mel", "mfcc") else "waveform"
+    return InputPlan(kind, source, sc.sr, sc.hop_length, bins[kind])
+
+
+def deep_input_name(cfg: RunConfig, model: str) -> str:
+    """The `input` column of `model`'s rows in metrics.csv."""
+    from deep.models import DEEP_MODELS
+
+    return input_plan(cfg, DEEP_MODELS[model]).name
+
+
+class StackBins(nn.Module):
+    """(batch, channels, bins, frames) -> (batch, channels * bins, frames): the zoo's models take one
+    input channel, so log-mel and CQT are stacked along the frequency axis (mel on top)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1, 2)  # (batch, channels * bins, frames)
+
+
+def input_frontend(plan: InputPlan, sc) -> nn.Module | None:
+    """The module that turns a batch of the source into the model's input on the device, or None.
+
+    The settings are the log-mel cache's (sr, n_fft, hop_length), so every representation has the
+    same frames per second: STFT n_fft // 2 + 1 bins; CQT 84 bins from C1; MFCC 20 coefficients.
+    """
+    from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
+
+    if plan.name in ("waveform", "mel"):
+        return None
+    if plan.name == "mfcc":
+        return MelToMFCC(n_mels=sc.n_mels, n_mfcc=N_MFCC)
+    if plan.name == "stft":
+        return STFTdB(n_fft=sc.n_fft, hop_length=sc.hop_length)
+    if plan.name == "cqt":
+        return CQT(sr=sc.sr, hop_length=sc.hop_length, n_bins=CQT_BINS)
+    if plan.name == "mel+cqt":
+        return nn.Sequential(MelCQT(sr=sc.sr, n_fft=sc.n_fft, hop_length=sc.hop_length, n_bins=CQT_BINS), StackBins())
+    raise ConfigError(f"input {plan.name!r} has no front-end")  # pragma: no cover - input_plan checks
+
+
+def chunk_seconds(cfg: RunConfig) -> float | None:
+    """Training chunk in seconds: --chunk-s, else 3 s under `quick`, else None (each model's paper length)."""
+    if cfg.chunk_s is not None:
+        return float(cfg.chunk_s)
+    return QUICK_CHUNK_S if cfg.profile == "quick" else None
+
+
+def chunk_length(cfg: RunConfig, spec, plan: InputPlan) -> int:
+    """Chunk length along the source's time axis: frames of the log-mel cache, or samples of audio.
+
+    A representation computed from audio gets (frames - 1) * hop_length samples, which the front-end
+    (centred frames) turns into exactly `frames` frames.
+    """
+    seconds = chunk_seconds(cfg)
+    if plan.name == "waveform":
+        return spec.chunk_length(plan.sr, seconds=seconds)
+    frames = spec.chunk_length(plan.sr, plan.hop_length, seconds)
+    return frames if plan.source == "mel" else (frames - 1) * plan.hop_length
+
+
+# -- the stores -----------------------------------------------------------------------------------
+class DeepInputs:
+    """Everything the run's deep models read: the log-mel cache and decoded waveforms per sample rate.
+
+    `track_id in inputs` is true when every store holds the track (the runner scores every model on
+    the same tracks); `skipped` lists the files each store left out, with its stage.
+    """
+
+    def __init__(self, mel=None, waves: dict | None = None):
+        self.mel = mel
+        self.waves = dict(waves or {})
+
+    @property
+    def stores(self) -> list[Mapping]:
+        return ([self.mel] if self.mel is not None else []) + [self.waves[sr] for sr in sorted(self.waves)]
+
+    @property
+    def skipped(self) -> pd.DataFrame | None:
+        frames = [s.skipped for s in self.stores if getattr(s, "skipped", None) is not None and len(s.skipped)]
+        return pd.concat([pd.DataFrame(f) for f in frames], ignore_index=True) if frames else None
+
+    @property
+    def n_mels(self) -> int | None:
+        return self.mel.n_mels if self.mel is not None else None
+
+    def __contains__(self, track_id: object) -> bool:
+        return all(track_id in s for s in self.stores)
+
+    def source(self, plan: InputPlan) -> Mapping:
+        """The store `plan` reads from; ConfigError when this run did not build it."""
+        store = self.mel if plan.source == "mel" else self.waves.get(plan.sr)
+        if store is None:
+            what = "the log-mel cache" if plan.source == "mel" else f"waveforms at {plan.sr} Hz"
+            raise ConfigError(f"{plan.name} input needs {what}, which this run's input store does not hold")
+        return store
+
+    def __repr__(self) -> str:
+        return f"DeepInputs(mel={self.mel!r}, waves={list(self.waves.values())!r})"
+
+
+def input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
+    """Build what `models` (default: the deep models of cfg.models) read: the log-mel cache when a
+    model reads it, and one in-memory waveform store per sample rate that a model needs."""
+    from deep.models import DEEP_MODELS
     from features import spectrogram
+    from features.cache import resolve_root
+    from features.waveform import waveform_store
 
-    return spectrogram(table, spec_config(cfg), n_jobs=cfg.n_jobs, cache=cfg.cache, cache_dir=cfg.cache_dir)
+    names = [m for m in (cfg.models if models is None else models) if m in DEEP_MODELS]
+    plans = [input_plan(cfg, DEEP_MODELS[m]) for m in names]
+    sc = spec_config(cfg)
+    mel = None
+    if any(p.source == "mel" for p in plans):
+        mel = spectrogram(table, sc, n_jobs=cfg.n_jobs, cache=cfg.cache, cache_dir=cfg.cache_dir)
+    waves = {}
+    for sr in sorted({p.sr for p in plans if p.source == "waveform"}):
+        waves[sr] = waveform_store(table, sr=sr, offset=sc.offset, duration=sc.duration, n_jobs=cfg.n_jobs,
+                                   cache_dir=cfg.cache_dir, spill_dir=resolve_root(cfg.cache_dir) / "tmp")
+    return DeepInputs(mel, waves)
 
 
+# experiment.py calls it by this name: it builds every input, not only spectrograms.
+spectrogram_store = input_store
+
+
+# -- training -------------------------------------------------------------------------------------
 class ResampledTracks(Sampler):
     """Yields a fixed multiset of training-track positions (from a sampler's `sample_indices_`), shuffled
     per epoch from (seed, epoch) so that a resumed run sees the same order."""
@@ -64,17 +261,40 @@ class ResampledTracks(Sampler):
         return iter(self.indices[rng.permutation(len(self.indices))].tolist())
 
 
-def train_config(cfg: RunConfig, seed: int, chunk_frames: int):
+def paper_family(model: str) -> str:
+    """The PAPER_TRAINING family of a registry model (its study's training settings)."""
+    return PAPER_FAMILY.get(model, "gtzan")
+
+
+def profile_settings(cfg: RunConfig, model: str | None = None) -> dict:
+    """The deep profile's settings for `model`: {'train': deep.train profile name, **TrainConfig fields}."""
+    prof = dict(DEEP_PROFILES[cfg.profile])
+    if cfg.profile == "paper" and model is not None:
+        prof.update(PAPER_TRAINING[paper_family(model)])
+    return prof
+
+
+def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None = None,
+                 n_eval_chunks: int | None = None):
+    """The TrainConfig of one fit: the profile's (the model family's under `paper`), then the CLI's
+    --epochs/--batch-size/--lr."""
     from deep.train import TrainConfig
 
-    prof = dict(DEEP_PROFILES[cfg.profile])
-    base = prof.pop("train")
-    overrides = {k: v for k, v in prof.items()}
+    overrides = profile_settings(cfg, model)
+    base = overrides.pop("train")
+    if n_eval_chunks is not None:
+        overrides["n_eval_chunks"] = n_eval_chunks
     for name in ("epochs", "batch_size", "lr"):
         if getattr(cfg, name) is not None:
             overrides[name] = getattr(cfg, name)
-    dev = cfg.device
-    return TrainConfig.profile(base, **overrides, chunk_frames=chunk_frames, seed=seed, device=dev)
+    return TrainConfig.profile(base, **overrides, chunk_frames=chunk_frames, seed=seed, device=cfg.device)
+
+
+def eval_chunks(store: Mapping, track_ids, chunk: int, at_most: int) -> int:
+    """Evaluation chunks per track: enough evenly spaced chunks to cover the longest track, at most
+    `at_most` (a 30-s chunk of a 30-s track is evaluated once, not eight times over)."""
+    longest = max((np.shape(store[t])[-1] for t in track_ids), default=chunk)
+    return int(max(1, min(at_most, math.ceil(longest / chunk))))
 
 
 def _strategy(exp, model: str, strategy: str, seed: int, batch_size: int):
@@ -109,8 +329,9 @@ def _strategy(exp, model: str, strategy: str, seed: int, batch_size: int):
     return None
 
 
-def checkpoint_dir(cfg: RunConfig, exp, model: str, strategy: str, seed: int, tc) -> Path:
-    """One folder per (dataset, split content, model, strategy, seed, settings): a rerun resumes there."""
+def checkpoint_dir(cfg: RunConfig, exp, model: str, strategy: str, seed: int, tc, plan: InputPlan | None = None
+                   ) -> Path:
+    """One folder per (dataset, split content, model, input, strategy, seed, settings): a rerun resumes there."""
     from features.cache import resolve_root
 
     ident = {
@@ -118,57 +339,64 @@ def checkpoint_dir(cfg: RunConfig, exp, model: str, strategy: str, seed: int, tc
         "train": tc.to_dict(), "spec": spec_config(cfg).to_dict(),
         "tracks": hashlib.sha1(json.dumps(exp.splits, sort_keys=True).encode()).hexdigest(),
     }
+    if plan is not None:
+        ident["input"] = plan.to_dict()
     key = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
     root = resolve_root(cfg.cache_dir)
-    return root / "checkpoints" / f"{cfg.dataset}-{model}-{strategy}-s{seed}-{key}"
+    name = model if plan is None else f"{model}-{plan.name}"
+    return root / "checkpoints" / f"{cfg.dataset}-{name}-{strategy}-s{seed}-{key}"
 
 
 def fit_predict_deep(exp, model: str, store, strategy: str, seed: int):
-    """Train `model` on the experiment's training tracks; ({'valid','test': probabilities}, info) or None."""
+    """Train `model` on the experiment's training tracks; ({'valid','test': probabilities}, info) or None.
+
+    store: the run's DeepInputs (a bare MelStore is taken as DeepInputs(mel=store)).
+    """
     from benchmarks.experiment import main_score
-    from deep.data import ChunkDataset
-    from deep.frontend import MelToMFCC
+    from deep.data import ChunkDataset, WaveformChunkDataset
     from deep.models import DEEP_MODELS
     from deep.train import fit, predict
 
     cfg, task = exp.cfg, exp.ds.task
     spec = DEEP_MODELS[model]
-    if spec.input == "waveform":
-        exp.note(f"{model} takes waveform input; the runner feeds deep models log-mel: skipped")
-        return None
+    inputs = store if isinstance(store, DeepInputs) else DeepInputs(mel=store)
+    plan = input_plan(cfg, spec)
+    if cfg.deep_input != "mel" and plan.name != cfg.deep_input:
+        exp.note(f"{model} takes {plan.name} input whatever --deep-input says")
+    source = inputs.source(plan)
     sc = spec_config(cfg)
-    seconds = cfg.chunk_s if cfg.chunk_s is not None else (3.0 if cfg.profile == "quick" else None)
-    chunk = spec.chunk_length(sc.sr, sc.hop_length, seconds)
-    tc = train_config(cfg, seed, chunk)
+    chunk = chunk_length(cfg, spec, plan)
+    eval_ids = [t for s in ("valid", "test") for t in exp.splits.get(s, [])]
+    n_eval = eval_chunks(source, eval_ids, chunk, profile_settings(cfg, model)["n_eval_chunks"])
+    tc = train_config(cfg, seed, chunk, model, n_eval)
     strat = _strategy(exp, model, strategy, seed, tc.batch_size)
     if strat is None:
         return None
     loss_fn, sampler = strat
     n_threads = os.cpu_count() if cfg.n_jobs in (-1, None) else max(1, cfg.n_jobs)
     torch.set_num_threads(n_threads)
-    n_eval = DEEP_PROFILES[cfg.profile]["n_eval_chunks"]
+    dataset_cls = WaveformChunkDataset if plan.source == "waveform" else ChunkDataset
     datasets = {
-        "train": ChunkDataset(store, exp.splits["train"], exp.targets["train"], chunk, mode="random", seed=seed)
+        "train": dataset_cls(source, exp.splits["train"], exp.targets["train"], chunk_frames=chunk, mode="random",
+                             seed=seed)
     }
     for s in ("valid", "test"):
         if exp.splits.get(s):
-            datasets[s] = ChunkDataset(store, exp.splits[s], exp.targets[s], chunk, mode="eval", n_eval_chunks=n_eval)
+            datasets[s] = dataset_cls(source, exp.splits[s], exp.targets[s], chunk_frames=chunk, mode="eval",
+                                      n_eval_chunks=n_eval)
     if "valid" not in datasets:
         raise ConfigError(f"deep model {model} needs a validation split for early stopping; this split has none")
-    frontend = None
-    kw = {}
-    if spec.input == "mfcc":
-        frontend = MelToMFCC(n_mels=store.n_mels, n_mfcc=20)
-        kw["n_mfcc"] = 20
+    frontend = input_frontend(plan, sc)
+    kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
     torch.manual_seed(seed)
-    net = spec(len(exp.ds.classes), n_mels=store.n_mels, **kw)
-    ckpt = checkpoint_dir(cfg, exp, model, strategy, seed, tc)
+    net = spec(len(exp.ds.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
+    ckpt = checkpoint_dir(cfg, exp, model, strategy, seed, tc, plan)
     res = fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
               score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
               frontend=frontend, checkpoint_dir=ckpt, resume=True, progress=False)
-    log.info("%s/%s/seed %d: best validation score %.4f at epoch %d (%.1f%% of step time waiting for data)",
-             model, strategy, seed, res.best_score, res.best_epoch, 100 * res.data_wait_share)
+    log.info("%s (%s)/%s/seed %d: best validation score %.4f at epoch %d (%.1f%% of step time waiting for data)",
+             model, plan.name, strategy, seed, res.best_score, res.best_epoch, 100 * res.data_wait_share)
     probs = {s: predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)
              for s in ("valid", "test") if s in datasets}
     curves = res.curves().reset_index()[["epoch", "train_loss", "valid_score"]]
-    return probs, {"curves": curves, "best_epoch": res.best_epoch}
+    return probs, {"curves": curves, "best_epoch": res.best_epoch, "input": plan.name}

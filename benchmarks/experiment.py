@@ -30,10 +30,15 @@ def main_score(task: str, y: np.ndarray, probs: np.ndarray) -> float:
 
 
 class Experiment:
-    def __init__(self, cfg: RunConfig, ds: LoadedDataset, timer):
+    def __init__(self, cfg: RunConfig, ds: LoadedDataset, timer, *, inputs=None, label: str | None = None):
+        """inputs: (feature matrix or None, spectrogram store or None) computed beforehand for a superset
+        of ds.table's tracks (the imbalance study computes them once for all its training subsets);
+        label: the `dataset` column of the metric rows (default cfg.dataset)."""
         self.cfg = cfg
         self.ds = ds
         self.timer = timer
+        self.inputs = inputs
+        self.label = label or cfg.dataset
         self.table = ds.table
         self.skipped = ds.skipped.copy()
         self.notes: list[str] = []
@@ -76,8 +81,11 @@ class Experiment:
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> tuple[list[dict], pd.DataFrame, pd.DataFrame | None]:
         cfg, ds = self.cfg, self.ds
-        feats = self.features() if self.classical else None
-        store = self.spectrograms() if self.deep else None
+        if self.inputs is not None:
+            feats, store = self.inputs
+        else:
+            feats = self.features() if self.classical else None
+            store = self.spectrograms() if self.deep else None
         ok = pd.Series(True, index=self.table.index)
         if feats is not None:
             have = set(feats.index.get_level_values(0))
@@ -109,12 +117,14 @@ class Experiment:
                             res = self._classical(model, feats, strategy, seed)
                             input_name = f"features:{cfg.features}" + (f"@{cfg.excerpts:g}s" if cfg.excerpts else "")
                         else:
+                            from benchmarks.deeprun import deep_input_name
+
                             res = self._deep(model, store, strategy, seed)
-                            input_name = cfg.deep_input
+                            input_name = deep_input_name(cfg, model)
                     if res is None:
                         continue
                     probs, info = res
-                    key = {"dataset": cfg.dataset, "model": model, "family": family, "input": input_name,
+                    key = {"dataset": self.label, "model": model, "family": family, "input": input_name,
                            "strategy": strategy, "seed": seed}
                     metric_rows += self._score(key, probs)
                     pred_frames += [self._predictions(key, s, probs[s]) for s in ("valid", "test") if s in probs]

@@ -36,15 +36,15 @@ def registries() -> dict[str, list[str]]:
 
     out = {"datasets": list(DATASETS), "features": list(FEATURE_SETS), "classical models": list(BASELINES)}
     try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover - a classical-only installation
+        out["deep models"], out["deep inputs"] = [], ["mel"]
+    else:
+        from benchmarks.deeprun import DEEP_INPUTS
         from deep.models import DEEP_MODELS
 
         out["deep models"] = list(DEEP_MODELS)
-        from benchmarks.deeprun import DEEP_INPUTS
-
         out["deep inputs"] = list(DEEP_INPUTS)
-    except ImportError:  # pragma: no cover - torch missing
-        out["deep models"] = []
-        out["deep inputs"] = ["mel"]
     from resampling import LOSSES, SAMPLERS
 
     out["samplers"] = list(SAMPLERS)
@@ -219,20 +219,21 @@ def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
 
     Unreadable headers are left in place: the decoding stage reports them with their own cause.
     """
-    if min_duration <= 0:
-        return ds
     from features.audio import info
     from features.errors import AudioLoadError
 
     short = []
-    for i, path in zip(ds.table.index, ds.table["path"], strict=True):
+    durations = np.full(len(ds.table), np.nan)
+    for k, (i, path) in enumerate(zip(ds.table.index, ds.table["path"], strict=True)):
         try:
             h = info(path)
         except AudioLoadError:
             continue
         seconds = h.frames / h.samplerate if h.samplerate else 0.0
+        durations[k] = seconds
         if seconds < min_duration:
             short.append((i, path, f"too short: {seconds:.2f} s < min_duration {min_duration:g} s"))
+    ds.table = ds.table.assign(duration=durations)
     if short:
         rows = pd.DataFrame([{"path": p, "stage": "dataset", "reason": r} for _, p, r in short])
         for _, p, r in short:
@@ -240,6 +241,30 @@ def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
         ds.skipped = pd.concat([ds.skipped, rows], ignore_index=True)
         ds.table = ds.table.drop(index=[i for i, _, _ in short]).reset_index(drop=True)
     return ds
+
+
+def check_disk_for_spectrograms(cfg: RunConfig, ds: LoadedDataset) -> None:
+    """Refuse to start when the float16 log-mel cache of this dataset cannot fit on the cache's disk."""
+    import shutil
+
+    from benchmarks.deeprun import spec_config
+    from features.cache import resolve_root
+
+    sc = spec_config(cfg)
+    seconds = ds.table["duration"].fillna(30.0).to_numpy() if "duration" in ds.table else np.full(len(ds.table), 30.0)
+    frames = 1 + np.floor(seconds * sc.sr / sc.hop_length)
+    need = float((frames * sc.n_mels * 2).sum())  # float16
+    root = resolve_root(cfg.cache_dir)
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise ConfigError(
+            f"the log-mel cache for {len(ds.table)} tracks needs about {need / 2**30:.1f} GiB in {root}, "
+            f"but only {free / 2**30:.1f} GiB is free; use --cache-dir on a larger disk"
+        )
+    log.info("log-mel cache: about %.2f GiB needed, %.1f GiB free in %s", need / 2**30, free / 2**30, root)
 
 
 def load_dataset(cfg: RunConfig) -> LoadedDataset:
@@ -269,6 +294,8 @@ def run(cfg: RunConfig) -> Path:
     timer = Timer()
     with timer("dataset"):
         ds = load_dataset(cfg)
+    if any(m not in registries()["classical models"] for m in cfg.models):
+        check_disk_for_spectrograms(cfg, ds)
     exp = Experiment(cfg, ds, timer)
     metrics, predictions, curves = exp.run()
     cfg_out = {

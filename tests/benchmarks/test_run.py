@@ -218,3 +218,16 @@ def test_unwritable_results_folder(tmp_path, capsys):
 def _cleanup_cache(tmp_path):
     yield
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+
+
+def test_spectrogram_cache_larger_than_free_disk_is_refused(gtzan_fixture, tmp_path, monkeypatch, capsys):
+    import shutil as _shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(_shutil, "disk_usage", lambda p: usage(10**6, 10**6 - 1000, 1000))  # a nearly full disk
+    code = main(["--dataset", "gtzan", "--data-dir", str(gtzan_fixture), "--models", "lr,small-cnn",
+                 "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err
+    assert code == 2 and "GiB" in err and "--cache-dir" in err
+    assert not (tmp_path / "cache").exists()  # nothing was computed

@@ -1,0 +1,189 @@
+"""The runner's deep glue: waveform models, --deep-input representations, paper-profile settings."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+from benchmarks.config import RunConfig
+from benchmarks.deeprun import (
+    CQT_BINS,
+    DEEP_INPUTS,
+    N_MFCC,
+    chunk_length,
+    eval_chunks,
+    input_frontend,
+    input_plan,
+    spec_config,
+    train_config,
+)
+from benchmarks.run import main, run
+from deep.frontend import FRONTENDS
+from deep.models import DEEP_MODELS
+
+SR = 22050
+CLASSES = 3
+PER_CLASS = 8  # 5 train, 1 valid, 2 test
+
+
+def clip(c: int, i: int, seconds: float = 1.5) -> np.ndarray:
+    """Class c: a tone an octave above class c - 1, plus seeded noise."""
+    rng = np.random.default_rng(100 * c + i)
+    t = np.arange(int(SR * seconds)) / SR
+    x = 0.4 * np.sin(2 * np.pi * 110 * 2**c * (1 + 0.01 * rng.standard_normal()) * t)
+    return (x + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory):
+    """benchmarks.datasets.folder layout with a pinned split and one corrupt training file."""
+    root = tmp_path_factory.mktemp("music")
+    rows = []
+    for c in range(CLASSES):
+        for i in range(PER_CLASS):
+            rel = f"class{c}/take{i}.wav"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            sf.write(root / rel, clip(c, i), SR)
+            rows.append({"path": rel, "split": "train" if i < 5 else "valid" if i == 5 else "test"})
+    (root / "class0/broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    rows.append({"path": "class0/broken.wav", "split": "train"})
+    pd.DataFrame(rows).to_csv(root / "split.csv", index=False)
+    return root
+
+
+def cfg_for(tmp_path, music, **kw):
+    base = dict(dataset="folder", data_dir=str(music), out=str(tmp_path / "results"), run_id="r", n_jobs=1,
+                cache_dir=str(tmp_path / "cache"), epochs=1, chunk_s=1.0)
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def inputs_of(run_dir) -> dict[str, str]:
+    m = pd.read_csv(run_dir / "metrics.csv")
+    per_model = m.groupby("model")["input"].unique()
+    assert all(len(v) == 1 for v in per_model)
+    return {k: v[0] for k, v in per_model.items()}
+
+
+def test_waveform_model_runs_and_a_corrupt_file_is_skipped_at_the_waveform_stage(tmp_path, music):
+    run_dir = run(cfg_for(tmp_path, music, models=("chunk-crnn",)))
+    assert inputs_of(run_dir) == {"chunk-crnn": "waveform"}
+    m = pd.read_csv(run_dir / "metrics.csv")
+    assert set(m["split"]) == {"valid", "test"} and set(m["family"]) == {"deep"}
+    skipped = pd.read_csv(run_dir / "skipped.csv")
+    assert list(skipped["stage"]) == ["waveform"]  # no spectrogram: no model reads the log-mel cache
+    assert skipped["path"].iloc[0].endswith("broken.wav") and "corrupt" in skipped["reason"].iloc[0]
+    pred = pd.read_csv(run_dir / "predictions.csv")
+    assert len(pred[pred.split == "test"]) == 2 * CLASSES and "class0/broken" not in set(pred["track_id"])
+    assert np.allclose(pred[[f"p:class{c}" for c in range(CLASSES)]].sum(axis=1), 1, atol=1e-6)
+    assert len(pd.read_csv(run_dir / "curves.csv")) == 1
+
+
+def test_stft_run_mixes_three_inputs_on_the_same_tracks(tmp_path, music):
+    run_dir = run(cfg_for(tmp_path, music, models=("small-cnn", "cnn3-mfcc", "chunk-crnn", "lr"),
+                          deep_input="stft"))
+    assert inputs_of(run_dir) == {"small-cnn": "stft", "cnn3-mfcc": "mfcc", "chunk-crnn": "waveform",
+                                  "lr": "features:all"}
+    pred = pd.read_csv(run_dir / "predictions.csv")
+    assert pred[pred.split == "test"].groupby("model")["track_id"].apply(frozenset).nunique() == 1
+    skipped = pd.read_csv(run_dir / "skipped.csv")  # one row per file: the first stage that failed on it
+    assert len(skipped) == 1 and skipped["path"].iloc[0].endswith("broken.wav")
+    notes = json.loads((run_dir / "config.json").read_text())["notes"]
+    assert any("cnn3-mfcc takes mfcc input" in n for n in notes)
+    assert any("chunk-crnn takes waveform input" in n for n in notes)
+
+
+@pytest.mark.parametrize("deep_input", ["mfcc", "cqt", "mel+cqt"])
+def test_each_representation_is_named_in_metrics(tmp_path, music, deep_input):
+    run_dir = run(cfg_for(tmp_path, music, models=("small-cnn",), deep_input=deep_input))
+    assert inputs_of(run_dir) == {"small-cnn": deep_input}
+    m = pd.read_csv(run_dir / "metrics.csv")
+    acc = m[(m.split == "test") & (m.metric == "accuracy")]["value"]
+    assert len(acc) == 1 and 0 <= acc.iloc[0] <= 1
+
+
+def test_invalid_deep_input_exits_2_with_one_line_listing_the_values(capsys):
+    assert main(["--dataset", "synthetic", "--deep-input", "chroma"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "'chroma'" in err and all(v in err for v in DEEP_INPUTS)
+
+
+def test_deep_inputs_are_the_frontend_registry():
+    assert set(DEEP_INPUTS) == set(FRONTENDS)
+
+
+@pytest.mark.parametrize("deep_input", DEEP_INPUTS)
+def test_front_ends_give_the_bins_and_frames_the_model_is_built_for(deep_input):
+    cfg = RunConfig(deep_input=deep_input)
+    spec = DEEP_MODELS["small-cnn"]
+    plan = input_plan(cfg, spec)
+    sc = spec_config(cfg)
+    frames = 1 + round(3.0 * SR) // sc.hop_length  # quick: 3-s chunks (130 frames)
+    expected_bins = {"mel": 128, "mfcc": N_MFCC, "stft": 513, "cqt": CQT_BINS, "mel+cqt": 2 * CQT_BINS}[deep_input]
+    assert plan.name == deep_input and plan.n_bins == expected_bins
+    chunk = chunk_length(cfg, spec, plan)
+    front = input_frontend(plan, sc)
+    if plan.source == "mel":
+        assert chunk == frames
+        x = torch.randn(2, sc.n_mels, chunk) * 10 - 50  # a batch of cached log-mel chunks
+    else:
+        assert chunk == (frames - 1) * sc.hop_length
+        x = torch.randn(2, chunk) * 0.1  # a batch of waveform chunks
+    out = x if front is None else front(x)
+    assert tuple(out.shape) == (2, expected_bins, frames)
+    net = spec(CLASSES, n_mels=plan.n_bins).eval()
+    assert net(out).shape == (2, CLASSES)
+
+
+def test_mel_cqt_stacks_mel_above_cqt():
+    cfg = RunConfig(deep_input="mel+cqt")
+    plan = input_plan(cfg, DEEP_MODELS["small-cnn"])
+    front = input_frontend(plan, spec_config(cfg))
+    wav = torch.from_numpy(clip(2, 0, seconds=1.0))[None]
+    both = front(wav)
+    melcqt = front[0]
+    assert torch.equal(both[:, :CQT_BINS], melcqt.mel(wav)) and torch.equal(both[:, CQT_BINS:], melcqt.cqt(wav))
+
+
+def test_waveform_models_and_their_rates_per_profile():
+    quick, paper = RunConfig(), RunConfig(profile="paper")
+    for name, paper_sr in (("samplecnn", 22050), ("chunk-crnn", 16000)):
+        spec = DEEP_MODELS[name]
+        q, p = input_plan(quick, spec), input_plan(paper, spec)
+        assert (q.name, q.source, q.sr) == ("waveform", "waveform", SR)  # one decoded copy under quick
+        assert p.sr == paper_sr
+    # paper: the model's own chunk (samplecnn 3^10 samples; chunk-crnn 29.1 s at 16 kHz); quick: 3 s or the minimum
+    assert chunk_length(paper, DEEP_MODELS["samplecnn"], input_plan(paper, DEEP_MODELS["samplecnn"])) == 3**10
+    assert chunk_length(paper, DEEP_MODELS["chunk-crnn"], input_plan(paper, DEEP_MODELS["chunk-crnn"])) == 465600
+    assert chunk_length(quick, DEEP_MODELS["samplecnn"], input_plan(quick, DEEP_MODELS["samplecnn"])) == 66150
+    # mel models under paper: the paper's excerpt (k2c2 30 s = 1292 frames at hop 512; CNN-3 3 s = 130)
+    assert chunk_length(paper, DEEP_MODELS["k2c2"], input_plan(paper, DEEP_MODELS["k2c2"])) == 1 + 661500 // 512
+    assert chunk_length(paper, DEEP_MODELS["cnn3"], input_plan(paper, DEEP_MODELS["cnn3"])) == 130
+
+
+@pytest.mark.parametrize(
+    ("model", "optimizer", "batch", "epochs", "wd"),
+    [("cnn3", "adam-plateau", 128, 20, 0.0),  # GTZAN study
+     ("k2c2", "adamw-onecycle", 32, 20, 1e-4),  # FMA study
+     ("chunk-crnn", "adam-plateau", 16, 10, 0.0),  # MTAT top-10 study
+     ("small-cnn", "adam-plateau", 128, 20, 0.0)],  # not a paper model: the GTZAN study's settings
+)
+def test_paper_profile_trains_each_family_as_its_study(model, optimizer, batch, epochs, wd):
+    tc = train_config(RunConfig(profile="paper"), 0, 130, model)
+    assert (tc.optimizer, tc.batch_size, tc.epochs, tc.weight_decay, tc.lr) == (optimizer, batch, epochs, wd, 1e-3)
+    assert tc.patience is None  # every epoch is trained, the best one kept
+    quick = train_config(RunConfig(), 0, 130, model)
+    assert (quick.epochs, quick.batch_size, quick.lr, quick.n_eval_chunks) == (12, 32, 3e-3, 4)
+    flags = train_config(RunConfig(profile="paper", epochs=3, batch_size=8), 0, 130, model)
+    assert (flags.epochs, flags.batch_size) == (3, 8)
+
+
+def test_eval_chunks_cover_the_longest_track_at_most_the_profile_count():
+    store = {"a": np.zeros((128, 1292)), "b": np.zeros((128, 600))}
+    assert eval_chunks(store, ["a", "b"], 130, 8) == 8
+    assert eval_chunks(store, ["b"], 130, 8) == 5  # ceil(600 / 130)
+    assert eval_chunks(store, ["a", "b"], 1292, 8) == 1  # a 30-s chunk of a 30-s track: once
