@@ -294,8 +294,13 @@ def run(cfg: RunConfig) -> Path:
     timer = Timer()
     with timer("dataset"):
         ds = load_dataset(cfg)
-    if any(m not in registries()["classical models"] for m in cfg.models):
-        check_disk_for_spectrograms(cfg, ds)
+    deep = [m for m in cfg.models if m not in registries()["classical models"]]
+    if deep:
+        from benchmarks.deeprun import input_plan
+        from deep.models import DEEP_MODELS
+
+        if any(input_plan(cfg, DEEP_MODELS[m]).source == "mel" for m in deep):
+            check_disk_for_spectrograms(cfg, ds)
     exp = Experiment(cfg, ds, timer)
     metrics, predictions, curves = exp.run()
     cfg_out = {
