@@ -25,6 +25,8 @@ Written here: `table.md`, `table.csv` (means and stds as numbers), `table.tex` (
 (single-label: `confusion_<model>.png` per model and `confusion_grid.png`; multi-label:
 `cooccurrence_<model>.png` per model, `label_confusion.png`, `label_frequencies.png`,
 `tag_correlation.png`, `per_class_ap.png`; `curves.png` when curves.csv exists) and `report.html`.
+An imbalance study's folder (`benchmarks.study`) adds `study.md` / `study.csv` / `study.tex`,
+`study_per_rank.md` / `.csv`, `study_heatmap.png`, `study_ratio.png` and `study_rank_recall.png`.
 The same inputs give byte-identical outputs: nothing depends on the time, and PNGs carry no
 software stamp.
 
@@ -781,6 +783,10 @@ def _per_class_grids(run: RunData) -> list[tuple[str, Grid]]:
 
 
 def section_per_class(run: RunData) -> Section | None:
+    if run.summary["dataset"].nunique() > 1:
+        # The grids key cells by model only; with several datasets (an imbalance study's ratios) they
+        # would mix them. The study section and the per-ratio folders give per-class results instead.
+        return None
     grids = _per_class_grids(run)
     if not grids:
         return None
@@ -1047,8 +1053,19 @@ def section_config(run: RunData) -> Section:
     return Section("config", "Configuration and environment", body)
 
 
+def section_study(run: RunData) -> Section | None:
+    """An imbalance study's heatmap, line plot, per-rank recall and tables (see `benchmarks.study`);
+    None for an ordinary run."""
+    if run.config.get("study") != "imbalance":
+        return None
+    from benchmarks.study import section
+
+    return section(run)
+
+
 SECTIONS: list[SectionFn] = [
     section_overview,
+    section_study,  # None except in an imbalance study's folder, where it leads
     section_results,
     section_significance,
     section_per_class,
