@@ -204,7 +204,7 @@ def _spawn_phase(spec: dict) -> dict:
 # -- the `features` subcommand --------------------------------------------------------------------------
 def features_speed(
     *,
-    n_clips: int = 40,
+    n_clips: int = 120,
     seconds: float = 30.0,
     sr: int = 22050,
     n_jobs: int = -1,
@@ -333,7 +333,8 @@ def print_report(s: dict) -> None:
 def _add_features(sub) -> None:
     p = sub.add_parser("features", help="hand-crafted feature extraction vs the naive librosa script",
                        description=__doc__.split("\n\n")[1])
-    p.add_argument("--n-clips", type=int, default=40, help="generated clips (default 40)")
+    p.add_argument("--n-clips", type=int, default=120,
+                   help="generated clips (default 120: enough that worker start-up does not dominate)")
     p.add_argument("--seconds", type=float, default=30.0, help="clip length in seconds (default 30)")
     p.add_argument("--sr", type=int, default=22050, help="sampling rate of the clips (default 22050)")
     p.add_argument("--n-jobs", type=int, default=-1, help="worker processes (default: one per core)")
