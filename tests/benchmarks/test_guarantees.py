@@ -44,14 +44,18 @@ def cli(data_dir, out, cache, *extra):
             str(out), "--run-id", "r", "--cache-dir", str(cache), "--n-jobs", "1", *extra]
 
 
-def run_until(cmd, pattern: str, env=None, delay=0.0, timeout=240) -> bool:
-    """Start `cmd`, SIGKILL it once a log line matches `pattern` (after `delay` s); True if it was killed."""
+def run_until(cmd, pattern: str, env=None, wait_for=None, timeout=240) -> bool:
+    """Start `cmd`, SIGKILL it once a log line matches `pattern` and then, if given, once `wait_for()` is
+    true (polled every 10 ms); True if it was killed while still running."""
     proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
                             env={**os.environ, **(env or {})})
     deadline = time.time() + timeout
     for line in proc.stderr:
         if re.search(pattern, line):
-            time.sleep(delay)
+            while wait_for is not None and not wait_for() and proc.poll() is None and time.time() < deadline:
+                time.sleep(0.01)
+            if proc.poll() is not None:
+                return False
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             return True
@@ -83,7 +87,9 @@ def test_sigkill_during_feature_extraction_resumes_from_the_cache(tmp_path):
     args = ("--models", "lr,knn")
     env = {"MIRBENCH_COMMIT_SECONDS": "0"}  # commit every track, so that a kill keeps what was done
     cmd = cli(data, tmp_path / "killed", tmp_path / "cache", *args)
-    assert run_until(cmd, r"features \(librosa\): \d+ tracks, 0 from cache", env=env, delay=1.0)
+    # Kill as soon as the first shard of features is committed (however long numba takes to warm up).
+    committed = lambda: any((tmp_path / "cache" / "features").rglob("shard-*.json"))  # noqa: E731
+    assert run_until(cmd, r"features \(librosa\): \d+ tracks, 0 from cache", env=env, wait_for=committed)
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **env})
     assert again.returncode == 0, again.stderr[-2000:]
     reused = int(re.search(r"features \(librosa\): 180 tracks, (\d+) from cache", again.stderr).group(1))
