@@ -54,6 +54,7 @@ class RunConfig:
     lr: float | None = None
     chunk_s: float | None = None
     deep_input: str = "mel"
+    augment: bool = False  # deep: time/frequency masking, gain and time shift during training
     device: str = "auto"
     no_torch: bool = False
     # study mode

@@ -287,7 +287,16 @@ def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None
     for name in ("epochs", "batch_size", "lr"):
         if getattr(cfg, name) is not None:
             overrides[name] = getattr(cfg, name)
+    if cfg.augment:
+        overrides["augment"] = _augment()
     return TrainConfig.profile(base, **overrides, chunk_frames=chunk_frames, seed=seed, device=cfg.device)
+
+
+def _augment():
+    from deep.train import AugmentConfig
+
+    # SpecAugment-style: two time and two frequency masks of up to 10%, +-6 dB gain, up to 10% shift.
+    return AugmentConfig(time_masks=2, time_mask_frac=0.1, freq_masks=2, freq_mask_frac=0.1, gain_db=6.0, shift=0.1)
 
 
 def eval_chunks(store: Mapping, track_ids, chunk: int, at_most: int) -> int:

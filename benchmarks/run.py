@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--deep-input", help="deep: input of the log-mel models: mel (default, cached), mfcc, stft, cqt or mel+cqt "
                            "(computed on the device from decoded audio); waveform and MFCC models keep theirs")
     a("--device", help="deep: auto, cpu or cuda")
+    a("--augment", action="store_true", default=None,
+      help="deep: time/frequency masking, +-6 dB gain and time shift on training chunks")
     a("--no-torch", action="store_true", default=None, help="refuse deep models (classical-only run)")
     a("--config", help="TOML file with any RunConfig field; flags override it")
     a("--out", help="results folder (default: results)")

@@ -137,3 +137,16 @@ def test_early_stopping_sees_validation_tracks_only(folder, tmp_path, monkeypatc
     valid_ids = set(pred.loc[pred.split == "valid", "track_id"])
     assert seen["valid"] and set(seen["valid"][0]) == valid_ids
     assert not set(seen["train"][0]) & (test_ids | valid_ids)
+
+
+def test_augmentation_reaches_training_and_is_seeded(folder, tmp_path):
+    """--augment changes what the CNN learns; with the same seed it is still byte-identical."""
+
+    def go(name, augment):
+        cfg = RunConfig(dataset="folder", data_dir=str(folder), models=("small-cnn",), epochs=2, augment=augment,
+                        out=str(tmp_path / name), run_id="r", n_jobs=1, cache_dir=str(tmp_path / f"c-{name}"))
+        return (run(cfg) / "metrics.csv").read_bytes()
+
+    plain, aug, aug_again = go("plain", False), go("aug", True), go("aug2", True)
+    assert aug == aug_again
+    assert aug != plain
