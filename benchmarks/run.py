@@ -2,8 +2,10 @@
 
     python -m benchmarks.run --dataset gtzan [--models lr,rf,xgb,svm,knn,mlp,k2c2] [--seeds 0,1,2] ...
 
-Classical models train on hand-crafted features, deep models on log-mel spectrograms, on the same
-split and the same tracks; everything lands in `results/<dataset>/<run-id>/` (see ARCHITECTURE.md).
+Classical models train on hand-crafted features; deep models on the float16 log-mel cache (or, with
+--deep-input, STFT / MFCC / CQT / mel+CQT computed on the device, and waveform models on decoded
+audio); all on the same split and the same tracks. Everything lands in `results/<dataset>/<run-id>/`
+(see README.md); `--study imbalance` hands the run to `benchmarks.study`.
 """
 
 from __future__ import annotations
