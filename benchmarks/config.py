@@ -1,15 +1,15 @@
-"""RunConfig: everything one run depends on, built from CLI flags and an optional TOML file.
-
-The runner receives it whole and writes it to `config.json` in the run folder.
+"""RunConfig: everything one run depends on, built from CLI flags and an optional TOML file, and
+checked value by value when it is built (names against the registries: `benchmarks.registry.validate`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from baselines import BASELINES
 from features.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -22,6 +22,12 @@ CLASSICAL_DEFAULT = ("lr", "rf", "xgb", "svm", "knn", "mlp")
 DEEP_DEFAULT = {"quick": ("small-cnn",), "paper": ()}
 STUDIES = ("imbalance",)
 IMBALANCE_PROFILES = ("exponential", "step")
+BACKENDS = ("librosa", "essentia")
+# --deep-input values, the keys of deep.frontend.FRONTENDS, listed here so that --help needs no torch.
+DEEP_INPUTS = ("mel", "stft", "mfcc", "cqt", "mel+cqt")
+# The imbalance study's models, sized for the generated corpus on a 2-core CPU: three fast classical
+# models and a small CNN.
+STUDY_MODELS = {"quick": ("lr", "rf", "svm", "small-cnn"), "paper": CLASSICAL_DEFAULT + DEEP_DEFAULT["paper"]}
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,55 @@ class RunConfig:
     study: str | None = None
     imbalance_ratios: tuple[float, ...] = (10.0,)
     imbalance_profile: str = "exponential"
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        """Check every value that needs no registry; ConfigError naming the field and what was expected."""
+        _one_of("profile", self.profile, PROFILES)
+        _one_of("backend", self.backend, BACKENDS)
+        _one_of("imbalance_profile", self.imbalance_profile, IMBALANCE_PROFILES)
+        if self.study is not None:
+            _one_of("study", self.study, STUDIES)
+        if not self.seeds:
+            raise ConfigError("seeds must list at least one integer seed")
+        if not self.strategies:
+            raise ConfigError("strategies must list at least one strategy (none: no imbalance handling)")
+        if self.excerpts is not None and self.excerpts <= 0:
+            raise ConfigError(f"excerpts={self.excerpts} must be a positive number of seconds")
+        if self.min_duration < 0:
+            raise ConfigError(f"min_duration={self.min_duration} must be >= 0 seconds")
+        if not 0 <= self.excerpt_overlap < 1:
+            raise ConfigError(f"excerpt_overlap={self.excerpt_overlap} must be in [0, 1)")
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"{name}={v} must be a positive integer")
+        if self.lr is not None and self.lr <= 0:
+            raise ConfigError(f"lr={self.lr} must be positive")
+        if self.chunk_s is not None and self.chunk_s <= 0:
+            raise ConfigError(f"chunk_s={self.chunk_s} must be a positive number of seconds")
+        if self.study == "imbalance" and any(r < 1 for r in self.imbalance_ratios):
+            raise ConfigError(f"imbalance ratios {self.imbalance_ratios} must all be >= 1")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d.pop("extra")
         d["dataset_options"] = dict(self.dataset_options)
         return d
+
+
+def _one_of(name: str, value, valid) -> None:
+    if value not in valid:
+        raise ConfigError(f"{name}={value!r} must be one of {', '.join(map(str, valid))}")
+
+
+def default_models(cfg: RunConfig) -> tuple[str, ...]:
+    """The models a run trains when --models is not given: the profile's (the study's in study mode)."""
+    if cfg.study == "imbalance":
+        models = STUDY_MODELS[cfg.profile]
+    else:
+        models = CLASSICAL_DEFAULT + DEEP_DEFAULT[cfg.profile]
+    if cfg.no_torch:
+        models = tuple(m for m in models if m in BASELINES)
+    return models
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
@@ -104,7 +152,7 @@ def from_sources(cli: dict, toml_path: str | None = None) -> RunConfig:
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"--config {toml_path}: not valid TOML ({e})") from None
         data = {k.replace("-", "_"): v for k, v in data.items()}
-        unknown = sorted(set(data) - set(FIELDS) | ({"extra"} & set(data)))
+        unknown = sorted(set(data) - set(FIELDS))
         if unknown:
             raise ConfigError(f"--config {toml_path}: unknown setting(s) {unknown}; valid: {sorted(FIELDS)}")
         values.update({k: _coerce(k, v) for k, v in data.items()})

@@ -4,31 +4,34 @@
 epoch), scores the validation tracks each epoch with a caller-given ``score_fn`` (higher is better),
 stops early, keeps and restores the best weights, and checkpoints each epoch so an interrupted run
 resumes to the same result. ``predict`` gives track-level probabilities: the mean over a track's evenly
-spaced evaluation chunks of softmax (single-label) or sigmoid (multi-label) outputs.
+spaced evaluation chunks of softmax (single-label) or sigmoid (multi-label) outputs. The configuration
+(``deep.trainconfig``), batch order and augmentation (``deep.batches``) live in their own modules and
+are re-exported here.
 """
 
 from __future__ import annotations
 
 import copy
 import csv
-import dataclasses
 import logging
 import math
 import os
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, Sampler
+from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
 
+from deep.batches import EpochBatches, augment_input, augment_spectrogram
 from deep.data import ChunkDataset
+from deep.trainconfig import PROFILES, RESUME_FREE, AugmentConfig, TrainConfig
 from features.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -54,128 +57,7 @@ Callback = Callable[[int, nn.Module, dict], None]
 CHECKPOINT_VERSION = 1
 
 
-# --- configuration ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Training-time augmentation, applied on the device to each batch (never at evaluation).
-
-    time_masks / freq_masks: number of masks per item; each masks a random span of up to
-        ``time_mask_frac`` of the frames / ``freq_mask_frac`` of the bins, filled with the item's mean
-        (SpecAugment-style). Frequency masks apply only to spectrogram-like inputs (…, bins, frames).
-    gain_db: a random gain, uniform in [-gain_db, +gain_db]: added in dB to spectrograms, multiplied
-        as 10**(g/20) into waveforms.
-    shift: a random circular shift of up to ``shift`` (a fraction of the chunk) along time.
-    """
-
-    time_masks: int = 0
-    time_mask_frac: float = 0.1
-    freq_masks: int = 0
-    freq_mask_frac: float = 0.1
-    gain_db: float = 0.0
-    shift: float = 0.0
-
-    def __post_init__(self):
-        for name in ("time_masks", "freq_masks"):
-            if int(getattr(self, name)) < 0:
-                raise ConfigError(f"{name}={getattr(self, name)} must be a non-negative integer")
-        for name in ("time_mask_frac", "freq_mask_frac", "shift"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name}={getattr(self, name)} must lie in [0, 1]")
-        if self.gain_db < 0:
-            raise ConfigError(f"gain_db={self.gain_db} must be non-negative")
-
-    @property
-    def active(self) -> bool:
-        return bool(self.time_masks or self.freq_masks or self.gain_db or self.shift)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a training run; two runs with equal configs and data give equal models on CPU.
-
-    optimizer: "adamw-onecycle" (AdamW, one-cycle schedule peaking at ``lr``, stepped per batch) or
-        "adam-plateau" (Adam at ``lr`` with ``weight_decay`` as L2, learning rate times
-        ``plateau_factor`` after ``plateau_patience`` epochs without validation improvement).
-    grad_clip: max global gradient norm, None for no clipping. amp: mixed precision (CUDA only;
-        bfloat16 where supported, else float16 with loss scaling).
-    patience: epochs without improvement of the validation score by more than ``min_delta`` before
-        stopping; None trains all ``epochs``. The best epoch's weights are restored either way.
-    chunk_frames / n_eval_chunks: when set, ``fit`` checks that the datasets it is given use them (the
-        datasets carry the values; None accepts whatever they use).
-    num_workers: DataLoader worker processes (0 reads in the main process: right for in-memory or
-        page-cached stores; workers help when chunks come from disk or need decoding).
-    deterministic: on CPU, ``torch.use_deterministic_algorithms(True, warn_only=True)``; on CUDA,
-        deterministic cuDNN (otherwise cuDNN benchmarking). Global flags are restored after ``fit``.
-    device: "auto" (CUDA when present, else CPU), or any torch device string.
-    """
-
-    epochs: int = 20
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    optimizer: Literal["adamw-onecycle", "adam-plateau"] = "adamw-onecycle"
-    plateau_factor: float = 0.1
-    plateau_patience: int = 2
-    grad_clip: float | None = 1.0
-    amp: bool = True
-    patience: int | None = 5
-    min_delta: float = 0.0
-    chunk_frames: int | None = None
-    n_eval_chunks: int | None = None
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    num_workers: int = 0
-    eval_batch_size: int | None = None
-    seed: int = 0
-    deterministic: bool = True
-    device: str = "auto"
-
-    def __post_init__(self):
-        if isinstance(self.augment, dict):
-            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
-        for name in ("epochs", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"{name}={value!r} must be a positive integer")
-        if self.optimizer not in ("adamw-onecycle", "adam-plateau"):
-            raise ConfigError(f"optimizer={self.optimizer!r} must be 'adamw-onecycle' or 'adam-plateau'")
-        if not self.lr > 0:
-            raise ConfigError(f"lr={self.lr} must be positive")
-        if self.weight_decay < 0:
-            raise ConfigError(f"weight_decay={self.weight_decay} must be non-negative")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ConfigError(f"grad_clip={self.grad_clip} must be positive or None")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"patience={self.patience} must be a positive integer or None")
-        if self.num_workers < 0:
-            raise ConfigError(f"num_workers={self.num_workers} must be non-negative")
-        if not 0 < self.plateau_factor < 1:
-            raise ConfigError(f"plateau_factor={self.plateau_factor} must lie in (0, 1)")
-
-    @classmethod
-    def profile(cls, name: str, **overrides: Any) -> TrainConfig:
-        """A named profile (see ``PROFILES``) with fields overridden by keyword."""
-        if name not in PROFILES:
-            raise ConfigError(f"training profile {name!r} is unknown; expected one of {sorted(PROFILES)}")
-        return cls(**{**PROFILES[name], **overrides})
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-PROFILES: dict[str, dict[str, Any]] = {
-    # The FMA k2c2 study: AdamW, one-cycle, weight decay 1e-4, batch 32, 20 epochs.
-    "default": {},
-    # The GTZAN CNN study: Adam 1e-3, reduce-on-plateau x0.1, 20 epochs, batch 128, best epoch kept.
-    # No weight decay or clipping (plain Adam); mixed precision stays on, a numerical detail only.
-    "paper": dict(optimizer="adam-plateau", lr=1e-3, weight_decay=0.0, epochs=20, batch_size=128,
-                  patience=None, grad_clip=None),
-}
-
-# Fields that may change between an interrupted run and its resumption without changing the result
-# (``epochs`` too, except under one-cycle, whose schedule depends on it).
-_RESUME_FREE = frozenset({"epochs", "patience", "min_delta", "num_workers", "eval_batch_size", "device"})
-
-
+# --- results -------------------------------------------------------------------------------------
 @dataclass
 class FitResult:
     """What ``fit`` returns; the model itself is restored in place to the best epoch's weights.
@@ -256,116 +138,6 @@ class _GlobalFlags:
         return False
 
 
-# --- augmentation --------------------------------------------------------------------------------
-def _span_mask(batch: int, length: int, max_width: int, n: int, device: torch.device) -> torch.Tensor:
-    """(batch, length) bool: the union of n random spans of width 0..max_width per item."""
-    mask = torch.zeros(batch, length, dtype=torch.bool, device=device)
-    if max_width <= 0 or n <= 0:
-        return mask
-    pos = torch.arange(length, device=device)
-    for _ in range(n):
-        width = torch.randint(0, max_width + 1, (batch, 1), device=device)
-        start = (torch.rand(batch, 1, device=device) * (length - width + 1)).long()
-        mask |= (pos >= start) & (pos < start + width)
-    return mask
-
-
-def augment_input(x: torch.Tensor, aug: AugmentConfig, *, waveform: bool) -> torch.Tensor:
-    """Gain and circular time shift on a raw batch (before any front-end).
-
-    x: (batch, ..., time): waveforms (batch, samples) when ``waveform``, else dB spectrograms
-    (batch, [channels,] bins, frames). Returns a new tensor of the same shape.
-    """
-    b = x.shape[0]
-    if aug.gain_db:
-        gain = (torch.rand(b, device=x.device) * 2 - 1) * aug.gain_db
-        gain = gain.view(b, *([1] * (x.dim() - 1)))
-        x = x * torch.pow(10.0, gain / 20.0) if waveform else x + gain
-    if aug.shift:
-        t = x.shape[-1]
-        max_shift = int(aug.shift * t)
-        if max_shift > 0:
-            shifts = torch.randint(-max_shift, max_shift + 1, (b,), device=x.device)
-            idx = (torch.arange(t, device=x.device)[None, :] - shifts[:, None]) % t  # (batch, time)
-            idx = idx.view(b, *([1] * (x.dim() - 2)), t).expand_as(x)
-            x = torch.gather(x, -1, idx)
-    return x
-
-
-def augment_spectrogram(x: torch.Tensor, aug: AugmentConfig) -> torch.Tensor:
-    """Time and frequency masks filled with each item's mean; x: (batch, [channels,] bins, frames) or
-    waveforms (batch, samples) (time masks only, filled with 0). Returns a new tensor of the same shape."""
-    if not (aug.time_masks or aug.freq_masks):
-        return x
-    b, t = x.shape[0], x.shape[-1]
-    spectral = x.dim() >= 3
-    fill = x.mean(dim=tuple(range(1, x.dim())), keepdim=True) if spectral else torch.zeros_like(x[:, :1])
-    mask = torch.zeros_like(x, dtype=torch.bool)
-    if aug.time_masks:
-        tm = _span_mask(b, t, int(aug.time_mask_frac * t), aug.time_masks, x.device)
-        mask |= tm.view(b, *([1] * (x.dim() - 2)), t)
-    if aug.freq_masks and spectral:
-        f = x.shape[-2]
-        fm = _span_mask(b, f, int(aug.freq_mask_frac * f), aug.freq_masks, x.device)
-        mask |= fm.view(b, *([1] * (x.dim() - 3)), f, 1)
-    return torch.where(mask, fill.to(x.dtype), x)
-
-
-# --- batches -------------------------------------------------------------------------------------
-def _is_batch_sampler(sampler: Any) -> bool:
-    """A sampler that yields lists of indices (a BatchSampler, or any sampler exposing ``batch_size``)."""
-    return isinstance(sampler, BatchSampler) or getattr(sampler, "batch_size", None) is not None
-
-
-class _EpochBatches(Sampler):
-    """Batches of keys ``(index, epoch, draw)`` for a ChunkDataset in random mode.
-
-    Without a base sampler, a permutation seeded by (seed, epoch); with one, its indices (chunked into
-    batches) or its batches. ``draw`` numbers the items of the epoch, so a track drawn twice gets two
-    different random chunks, and every position depends on the epoch, not on the order of past calls.
-    """
-
-    def __init__(self, n_items: int, batch_size: int, seed: int, base: Sampler | None = None):
-        self.n_items, self.batch_size, self.seed, self.base = n_items, batch_size, seed, base
-        self.base_yields_batches = base is not None and _is_batch_sampler(base)
-        # Drop a last partial batch (a batch of 1 breaks batch norm) unless it is the only one.
-        self.drop_last = n_items >= batch_size
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-        if self.base is not None and hasattr(self.base, "set_epoch"):
-            self.base.set_epoch(epoch)
-
-    def _index_batches(self) -> Iterator[list[int]]:
-        if self.base_yields_batches:
-            yield from (list(batch) for batch in self.base)
-            return
-        if self.base is None:
-            order = np.random.default_rng([self.seed, self.epoch, 7]).permutation(self.n_items)
-        else:
-            order = list(self.base)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            if len(batch) < self.batch_size and self.drop_last:
-                return
-            yield list(batch)
-
-    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
-        draw = 0
-        for batch in self._index_batches():
-            keys = []
-            for i in batch:
-                keys.append((int(i), self.epoch, draw))
-                draw += 1
-            yield keys
-
-    def __len__(self) -> int:
-        if self.base_yields_batches:
-            return len(self.base)
-        n = self.n_items if self.base is None else len(self.base)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
-
 
 # --- checkpoints ---------------------------------------------------------------------------------
 def _save_atomic(obj: dict, path: Path) -> None:
@@ -425,7 +197,7 @@ def _resumable(ckpt: dict, config: TrainConfig, steps_per_epoch: int) -> str | N
     """Why a checkpoint cannot continue this run, or None if it can."""
     saved = ckpt.get("config", {})
     now = config.to_dict()
-    changed = sorted(k for k in now if k not in _RESUME_FREE and saved.get(k) != now[k])
+    changed = sorted(k for k in now if k not in RESUME_FREE and saved.get(k) != now[k])
     if changed:
         return f"settings changed since it was written: {changed}"
     if config.optimizer == "adamw-onecycle":
@@ -558,7 +330,7 @@ def fit(
         if isinstance(loss_fn, nn.Module):
             loss_fn.to(device)
 
-        batches = _EpochBatches(len(train), config.batch_size, config.seed, base=sampler)
+        batches = EpochBatches(len(train), config.batch_size, config.seed, base=sampler)
         steps_per_epoch = len(batches)
         if steps_per_epoch == 0:
             raise ConfigError("the training sampler yields no batches")

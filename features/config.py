@@ -54,7 +54,7 @@ MOMENT_NAMES = ("moment_mean", "moment_var", "moment_skew", "moment_kurt")
 TUNING_POLICIES = ("estimate",)
 
 
-def _positive_int(name: str, value) -> None:
+def positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(f"{name}={value!r} must be a positive integer")
 
@@ -63,7 +63,7 @@ def _is_number(value) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def _positive_float(name: str, value) -> None:
+def positive_float(name: str, value) -> None:
     if not _is_number(value) or value <= 0:
         raise ConfigError(f"{name}={value!r} must be a positive finite number")
 
@@ -125,9 +125,9 @@ class FeatureConfig:
 
     def __post_init__(self) -> None:
         for name in ("sr", "n_fft", "hop_length", "n_mfcc", "n_mels", "n_chroma", "n_bands", "delta_width"):
-            _positive_int(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         for name in ("contrast_fmin", "top_db", "start_bpm", "max_tempo", "ac_size"):
-            _positive_float(name, getattr(self, name))
+            positive_float(name, getattr(self, name))
         if self.n_fft < 4 or self.n_fft % 2:
             raise ConfigError(f"n_fft={self.n_fft} must be an even integer >= 4")
         if self.hop_length > self.n_fft:
@@ -260,7 +260,7 @@ class ExcerptConfig:
     overlap: float = 0.5
 
     def __post_init__(self) -> None:
-        _positive_float("length", self.length)
+        positive_float("length", self.length)
         if not _is_number(self.overlap) or not 0.0 <= self.overlap < 1.0:
             raise ConfigError(f"overlap={self.overlap!r} must lie in [0, 1)")
 

@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from features import audio, frame, parallel
 from features import cache as cache_mod
-from features.config import _positive_float, _positive_int
+from features.config import positive_float, positive_int
 from features.errors import AudioLoadError, ConfigError, ToolkitError
 from features.skipped import SkipTable, skip_table
 
@@ -81,9 +81,9 @@ class SpecConfig:
 
     def __post_init__(self) -> None:
         for name in ("sr", "n_fft", "hop_length", "n_mels"):
-            _positive_int(name, getattr(self, name))
+            positive_int(name, getattr(self, name))
         for name in ("power", "amin", "log_c"):
-            _positive_float(name, getattr(self, name))
+            positive_float(name, getattr(self, name))
         if self.n_fft < 4 or self.n_fft % 2:
             raise ConfigError(f"n_fft={self.n_fft} must be an even integer >= 4")
         if self.hop_length > self.n_fft:
@@ -96,7 +96,7 @@ class SpecConfig:
         if self.log not in LOG_MODES:
             raise ConfigError(f"log={self.log!r} must be one of {LOG_MODES}")
         if self.top_db is not None:
-            _positive_float("top_db", self.top_db)
+            positive_float("top_db", self.top_db)
         if self.norm not in ("slaney", None):
             raise ConfigError(f"norm={self.norm!r} must be 'slaney' or None")
         if self.offset < 0:

@@ -37,7 +37,7 @@ def label_counts(Y) -> np.ndarray:
 
     Y: multi-hot matrix, shape (n_samples, n_labels). Returns int64 array of shape (n_labels,).
     """
-    Y = _check_multihot(Y, who="label_counts")
+    Y = check_multihot(Y, who="label_counts")
     return Y.astype(bool).sum(axis=0).astype(np.int64)
 
 
@@ -73,7 +73,7 @@ def _mean_ir_from_irlbl(ir: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- validation helpers
-def _check_multihot(y, *, who: str) -> np.ndarray:
+def check_multihot(y, *, who: str) -> np.ndarray:
     """y as an ndarray of shape (n_samples, n_labels) holding only 0 and 1 (dtype preserved)."""
     if sparse.issparse(y):
         y = y.toarray()
@@ -89,14 +89,14 @@ def _check_multihot(y, *, who: str) -> np.ndarray:
     return Y
 
 
-def _check_X_passthrough(X):
+def check_X_passthrough(X):
     """X left as it is when it is a DataFrame or a sparse matrix, else a 2-D array of any dtype."""
     if hasattr(X, "iloc") or sparse.issparse(X):
         return X
     return check_array(X, accept_sparse=["csr", "csc"], dtype=None, ensure_all_finite=False)
 
 
-def _reset_index(obj):
+def reset_index(obj):
     """Drop the (now repeated) pandas index after row selection, as imbalanced-learn does."""
     if hasattr(obj, "reset_index"):
         return obj.reset_index(drop=True)
@@ -149,8 +149,8 @@ class _MultiHotSampler(BaseSampler):
                 f"{type_of_target(y)!r} target of shape {np.shape(y)}. For single-label targets use "
                 "'ros', 'rus', 'smote', 'upsample' or 'downsample'"
             )
-        Y = _check_multihot(y, who=who)
-        X_checked = _check_X_passthrough(X)
+        Y = check_multihot(y, who=who)
+        X_checked = check_X_passthrough(X)
         validate_data(self, X=X_checked, reset=True, skip_check_array=True)
         return self._fit_resample(X, X_checked, y, Y)
 
@@ -160,8 +160,8 @@ class _MultiHotSampler(BaseSampler):
 
     def _index_output(self, X_orig, y_orig, indices: np.ndarray):
         self.sample_indices_ = indices
-        X_res = _reset_index(_safe_indexing(X_orig, indices))
-        y_res = _reset_index(_safe_indexing(y_orig, indices))
+        X_res = reset_index(_safe_indexing(X_orig, indices))
+        y_res = reset_index(_safe_indexing(y_orig, indices))
         return X_res, y_res
 
     def __sklearn_tags__(self):

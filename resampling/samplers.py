@@ -31,9 +31,9 @@ from resampling.multilabel import (
     MLROS,
     MLRUS,
     MLSMOTE,
-    _check_multihot,
-    _check_X_passthrough,
-    _reset_index,
+    check_multihot,
+    check_X_passthrough,
+    reset_index,
 )
 
 logger = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class _ReferenceScheme(BaseSampler):
                 f"got a {type_of_target(y)!r} target of shape {np.shape(y)}"
             )
         if multihot:
-            Y = _check_multihot(y, who=who).astype(bool)
+            Y = check_multihot(y, who=who).astype(bool)
             if self.multilabel is False and np.any(Y.sum(axis=1) != 1):
                 raise ValueError(
                     f"{who}(multilabel=False) supports binary, multiclass and one-hot encoded targets; "
@@ -185,14 +185,14 @@ class _ReferenceScheme(BaseSampler):
             Y = np.zeros((y1.shape[0], self.classes_.size), dtype=bool)
             Y[np.arange(y1.shape[0]), inverse] = True
         self.multilabel_ = multihot and bool(np.any(Y.sum(axis=1) != 1))
-        X_checked = _check_X_passthrough(X)
+        X_checked = check_X_passthrough(X)
         validate_data(self, X=X_checked, reset=True, skip_check_array=True)
 
         rng = check_random_state(self.random_state)
         indices = self._fit_resample(Y, rng)
         self.sample_indices_ = indices
-        X_res = _reset_index(_safe_indexing(X, indices))
-        y_res = _reset_index(_safe_indexing(y, indices))
+        X_res = reset_index(_safe_indexing(X, indices))
+        y_res = reset_index(_safe_indexing(y, indices))
         return X_res, y_res
 
     def _pool(self, Y: np.ndarray, candidates: np.ndarray, label: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import soundfile as sf
 import torch
 
 from benchmarks.config import RunConfig
-from benchmarks.deeprun import (
+from benchmarks.families.deep import (
     CQT_BINS,
     DEEP_INPUTS,
     N_MFCC,

@@ -327,10 +327,10 @@ def test_weighted_statistics_equal_metrics_on_the_resample():
     Y, S, _ = _multi(13, n=60, C=5, decimals=1)
     y, P, _ = _single(13, n=60, C=4)
     rng = np.random.default_rng(0)
-    W = M._bootstrap_weights(rng, 60, 3)
+    W = M.bootstrap_weights(rng, 60, 3)
     assert (W.sum(1) == 60).all()
-    wmap = M._WeightedMAP(Y.astype(bool), S)(W)
-    wf1 = M._weighted_macro_f1(W, y, P.argmax(1), 4)
+    wmap = M.WeightedMAP(Y.astype(bool), S)(W)
+    wf1 = M.weighted_macro_f1(W, y, P.argmax(1), 4)
     for b in range(3):
         idx = np.repeat(np.arange(60), W[b].astype(int))
         Yr, Sr = Y[idx], S[idx]

@@ -14,7 +14,10 @@ from sklearn.metrics import f1_score, recall_score
 from benchmarks import report
 from benchmarks import study as S
 from benchmarks.config import RunConfig
-from benchmarks.run import load_dataset, run, validate
+from benchmarks.metrics import imbalance as I
+from benchmarks.prepare import load_dataset
+from benchmarks.registry import validate
+from benchmarks.run import run
 
 # 4 genres x 30 tracks by 15 artists (groups of 2), 1.5-s clips: train 24 tracks a genre, valid and test 3.
 TINY = (("genres", "blues,classical,metal,pop"), ("tracks_per_genre", "30"), ("artists_per_genre", "15"),
@@ -56,11 +59,11 @@ def test_draw_subset_is_long_tailed_group_whole_and_seeded():
 
 def test_class_parts_by_hand():
     counts = np.array([32, 20, 12, 8, 4, 4, 4, 4, 4, 4])
-    parts = S.class_parts(counts, np.arange(10))
+    parts = I.class_parts(counts, np.arange(10))
     assert parts.tolist() == ["head"] * 3 + ["middle"] * 4 + ["tail"] * 3    # ties: the later rank is the tail
     shuffled = np.array([4, 32, 4, 20])
-    assert S.class_parts(shuffled, np.array([3, 0, 2, 1])).tolist() == ["tail", "head", "middle", "middle"]
-    assert S.class_parts(np.array([5, 1]), np.array([0, 1])).tolist() == ["head", "tail"]
+    assert I.class_parts(shuffled, np.array([3, 0, 2, 1])).tolist() == ["tail", "head", "middle", "middle"]
+    assert I.class_parts(np.array([5, 1]), np.array([0, 1])).tolist() == ["head", "tail"]
 
 
 def test_study_metrics_match_sklearn():
@@ -71,7 +74,7 @@ def test_study_metrics_match_sklearn():
     z[np.arange(len(y)), y] += 1.0
     P = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     parts = np.array(["head", "middle", "middle", "tail", "tail"], dtype=object)
-    out = S.study_metrics("single", classes, y, P, y, P, parts)
+    out = I.study_metrics("single", classes, y, P, y, P, parts)
     rec = recall_score(y, P.argmax(1), average=None)
     assert out["tail_recall"] == pytest.approx(rec[3:].mean())
     assert out["head_recall"] == pytest.approx(rec[0])
@@ -82,7 +85,7 @@ def test_study_metrics_match_sklearn():
 
     Ym = (rng.random((80, C)) < [0.5, 0.4, 0.3, 0.1, 0.05]).astype(int)
     Pm = np.clip(0.35 * Ym + rng.random((80, C)) * 0.6, 0, 1)
-    outm = S.study_metrics("multi", classes, Ym, Pm, Ym, Pm, parts)
+    outm = I.study_metrics("multi", classes, Ym, Pm, Ym, Pm, parts)
     rec_m = recall_score(Ym, (Pm >= 0.5).astype(int), average=None, zero_division=np.nan)
     assert outm["tail_recall"] == pytest.approx(np.nanmean(rec_m[3:]))
     assert outm["tail_recall@tuned"] >= 0 and np.isfinite(outm["head_recall"])
@@ -96,15 +99,15 @@ def test_weighted_statistics_reduce_to_the_plain_ones():
     ones = np.ones((1, 50))
     keep = (Y.sum(0) > 0) & (Y.sum(0) < 50)
     ref = f1_score(Y[:, keep], H[:, keep], average="macro", zero_division=0)
-    assert S._weighted_f1_macro_multi(ones, Y, H)[0] == pytest.approx(ref)
+    assert I.weighted_f1_macro_multi(ones, Y, H)[0] == pytest.approx(ref)
     which = np.array([False, True, False, True])
-    assert S._weighted_part_recall(ones, Y, H, which)[0] == pytest.approx(
+    assert I.weighted_part_recall(ones, Y, H, which)[0] == pytest.approx(
         recall_score(Y, H, average=None, zero_division=0)[which].mean())
     # Integer weights are resampling counts: weight 2 on a track is that track twice.
     W = np.ones((1, 50))
     W[0, :10] = 2
     Y2, H2 = np.vstack([Y, Y[:10]]), np.vstack([H, H[:10]])
-    assert S._weighted_f1_macro_multi(W, Y, H)[0] == pytest.approx(S._weighted_f1_macro_multi(np.ones((1, 60)), Y2,
+    assert I.weighted_f1_macro_multi(W, Y, H)[0] == pytest.approx(I.weighted_f1_macro_multi(np.ones((1, 60)), Y2,
                                                                                            H2)[0])
 
 
@@ -225,8 +228,8 @@ def test_tail_recall_and_deltas_recomputed_from_metrics(study_run):
 
 def test_bootstrap_observed_equals_metrics_and_flags_follow_intervals(study_run):
     rd = report.load_run(study_run, n_boot=200)
-    sig = S.study_significance(rd, n_boot=200)
-    summ = S.study_summary(rd).set_index(["label", "model", "strategy"])
+    sig = report.study_significance(rd, n_boot=200)
+    summ = report.study_summary(rd).set_index(["label", "model", "strategy"])
     assert set(sig["stat"]) == {"macro_f1", "tail_recall"}
     for r in sig[sig["label"] != "pooled"].itertuples():
         assert r.delta == pytest.approx(summ.loc[(r.label, r.model, r.strategy), f"delta_{r.stat}"])

@@ -21,8 +21,9 @@ import pytest
 import soundfile as sf
 
 from benchmarks.datasets import get_dataset
-from benchmarks.datasets import synth_audio as sa
-from benchmarks.datasets.synthetic import MANIFEST, Synthetic, SyntheticTags, _main, genre_entries, tag_entries
+from benchmarks.datasets import synthetic as sa
+from benchmarks.datasets.synthetic import MANIFEST, Synthetic, SyntheticTags, genre_entries, tag_entries
+from benchmarks.datasets.synthetic.check import main as _main
 from benchmarks.splits import group_split
 from features import audio
 from features.errors import ConfigError, DatasetError

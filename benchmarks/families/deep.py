@@ -1,4 +1,5 @@
-"""Deep models in the runner: their inputs once per run, then one seeded, resumable fit per model.
+"""The deep family: CNNs on spectrograms or waveforms; their inputs built once per run, then one seeded,
+resumable fit per model.
 
 Inputs: every deep model in the registry trains. Log-mel models read the float16 log-mel cache;
 ``--deep-input`` swaps their input for MFCC (a DCT of the cached log-mel on the device), or for an
@@ -9,9 +10,9 @@ waveform models (sample-level CNN, chunked CRNN) raw audio. The representation a
 
 Training draws one random chunk per training track and epoch; early stopping and the best
 checkpoint use the validation split only; valid and test predictions average evenly spaced chunks.
-Imbalance strategies map onto what a deep model can use: weighted or special losses, a
-class-balanced batch sampler, or a resampled list of training tracks (random over/under-sampling
-of whole tracks; synthetic samplers such as SMOTE do not apply to spectrograms and are skipped).
+Imbalance strategies map onto what a deep model can use (`strategies.py`): weighted or special
+losses, a class-balanced batch sampler, or a resampled list of training tracks (random over/under-
+sampling of whole tracks; synthetic samplers such as SMOTE do not apply to spectrograms and are skipped).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ import torch
 from torch import nn
 from torch.utils.data import Sampler
 
-from benchmarks.config import RunConfig
+from benchmarks.config import DEEP_INPUTS, RunConfig
+from benchmarks.families.base import FitContext
+from benchmarks.families.strategies import action
+from benchmarks.metrics import main_score
 from features.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -63,11 +67,7 @@ PAPER_FAMILY = {
     "chunk-crnn-mel": "mtat-top10",
     **{m: "won" for m in ("shortchunk", "shortchunk-res", "samplecnn")},
 }
-RESAMPLING_FOR_DEEP = ("ros", "rus", "upsample", "downsample", "ml-ros", "ml-rus")
 
-# --deep-input values, the keys of deep.frontend.FRONTENDS (kept here so that the CLI lists them
-# without importing librosa).
-DEEP_INPUTS = ("mel", "stft", "mfcc", "cqt", "mel+cqt")
 N_MFCC = 20  # the GTZAN study's MFCC input (20 x 130)
 CQT_BINS = 84  # seven octaves from C1 at 12 bins per octave (librosa's default), below Nyquist at 16 kHz
 
@@ -119,7 +119,7 @@ def input_plan(cfg: RunConfig, spec) -> InputPlan:
     return InputPlan(kind, source, sc.sr, sc.hop_length, bins[kind])
 
 
-def deep_input_name(cfg: RunConfig, model: str) -> str:
+def input_name(cfg: RunConfig, model: str) -> str:
     """The `input` column of `model`'s rows in metrics.csv."""
     from deep.models import DEEP_MODELS
 
@@ -215,6 +215,19 @@ class DeepInputs:
         return f"DeepInputs(mel={self.mel!r}, waves={list(self.waves.values())!r})"
 
 
+STAGE = "spectrograms"
+
+
+def build_inputs(cfg: RunConfig, table, models=None) -> tuple[DeepInputs, pd.DataFrame | None]:
+    """What the deep models of `models` (default: those of cfg.models) read, and the files left out."""
+    inputs = input_store(cfg, table, models)
+    return inputs, inputs.skipped
+
+
+def available(inputs: DeepInputs, track_ids) -> np.ndarray:
+    return np.array([t in inputs for t in track_ids], dtype=bool)
+
+
 def input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
     """Build what `models` (default: the deep models of cfg.models) read: the log-mel cache when a
     model reads it, and one in-memory waveform store per sample rate that a model needs."""
@@ -234,10 +247,6 @@ def input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
         waves[sr] = waveform_store(table, sr=sr, offset=sc.offset, duration=sc.duration, n_jobs=cfg.n_jobs,
                                    cache_dir=cfg.cache_dir, spill_dir=resolve_root(cfg.cache_dir) / "tmp")
     return DeepInputs(mel, waves)
-
-
-# experiment.py calls it by this name: it builds every input, not only spectrograms.
-spectrogram_store = input_store
 
 
 # -- training -------------------------------------------------------------------------------------
@@ -288,11 +297,11 @@ def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None
         if getattr(cfg, name) is not None:
             overrides[name] = getattr(cfg, name)
     if cfg.augment:
-        overrides["augment"] = _augment()
+        overrides["augment"] = augment_config()
     return TrainConfig.profile(base, **overrides, chunk_frames=chunk_frames, seed=seed, device=cfg.device)
 
 
-def _augment():
+def augment_config():
     from deep.train import AugmentConfig
 
     # SpecAugment-style: two time and two frequency masks of up to 10%, +-6 dB gain, up to 10% shift.
@@ -306,47 +315,40 @@ def eval_chunks(store: Mapping, track_ids, chunk: int, at_most: int) -> int:
     return int(max(1, min(at_most, math.ceil(longest / chunk))))
 
 
-def _strategy(exp, model: str, strategy: str, seed: int, batch_size: int):
+def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_size: int):
     """(loss_fn, sampler) for `strategy`, or None when it does not apply (with a note)."""
     from resampling import LOSSES, SAMPLERS
     from resampling.batch import ClassBalancedBatchSampler
 
-    task = exp.ds.task
-    y = exp.targets["train"]
-    counts = np.bincount(y, minlength=len(exp.ds.classes)) if task == "single" else y.sum(0)
-    if strategy == "none":
+    task = ctx.task
+    act, why = action(strategy, "deep", model=model, task=task)
+    if act is None:
+        ctx.note(why)
+        return None
+    y = ctx.targets["train"]
+    counts = np.bincount(y, minlength=len(ctx.classes)) if task == "single" else y.sum(0)
+    if act == "none":
         return None, None
-    if strategy == "class-weight":
+    if act == "weighted-loss":
         return LOSSES["weighted"](class_counts=counts, task=task), None
-    if strategy in LOSSES:
-        spec = LOSSES[strategy]
-        if task not in spec.tasks:
-            exp.note(f"strategy {strategy} skipped for {model}: it does not support {task}-label targets")
-            return None
-        return spec(class_counts=counts, task=task), None
-    if strategy == "balanced-batch":
+    if act == "loss":
+        return LOSSES[strategy](class_counts=counts, task=task), None
+    if act == "batch-sampler":
         return None, ClassBalancedBatchSampler(y, batch_size, seed=seed)
-    if strategy in RESAMPLING_FOR_DEEP and strategy in SAMPLERS:
-        spec = SAMPLERS[strategy]
-        if task not in spec.tasks:
-            exp.note(f"strategy {strategy} skipped: it does not support {task}-label targets")
-            return None
-        sampler = spec(random_state=seed)
-        sampler.fit_resample(np.arange(len(y)).reshape(-1, 1).astype(float), y)
-        return None, ResampledTracks(sampler.sample_indices_, seed)
-    exp.note(f"strategy {strategy} skipped for deep models: it synthesises feature vectors, not spectrograms")
-    return None
+    sampler = SAMPLERS[strategy](random_state=seed)  # resample-tracks: whole training tracks, no synthesis
+    sampler.fit_resample(np.arange(len(y)).reshape(-1, 1).astype(float), y)
+    return None, ResampledTracks(sampler.sample_indices_, seed)
 
 
-def checkpoint_dir(cfg: RunConfig, exp, model: str, strategy: str, seed: int, tc, plan: InputPlan | None = None
-                   ) -> Path:
+def checkpoint_dir(cfg: RunConfig, ctx: FitContext, model: str, strategy: str, seed: int, tc,
+                   plan: InputPlan | None = None) -> Path:
     """One folder per (dataset, split content, model, input, strategy, seed, settings): a rerun resumes there."""
     from features.cache import resolve_root
 
     ident = {
         "dataset": cfg.dataset, "model": model, "strategy": strategy, "seed": seed, "profile": cfg.profile,
         "train": tc.to_dict(), "spec": spec_config(cfg).to_dict(),
-        "tracks": hashlib.sha1(json.dumps(exp.splits, sort_keys=True).encode()).hexdigest(),
+        "tracks": hashlib.sha1(json.dumps(ctx.splits, sort_keys=True).encode()).hexdigest(),
     }
     if plan is not None:
         ident["input"] = plan.to_dict()
@@ -356,29 +358,28 @@ def checkpoint_dir(cfg: RunConfig, exp, model: str, strategy: str, seed: int, tc
     return root / "checkpoints" / f"{cfg.dataset}-{name}-{strategy}-s{seed}-{key}"
 
 
-def fit_predict_deep(exp, model: str, store, strategy: str, seed: int):
-    """Train `model` on the experiment's training tracks; ({'valid','test': probabilities}, info) or None.
+def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
+    """Train `model` under `strategy` on the training tracks; ({'valid','test': probabilities}, info) or None.
 
     store: the run's DeepInputs (a bare MelStore is taken as DeepInputs(mel=store)).
     """
-    from benchmarks.experiment import main_score
     from deep.data import ChunkDataset, WaveformChunkDataset
     from deep.models import DEEP_MODELS
     from deep.train import fit, predict
 
-    cfg, task = exp.cfg, exp.ds.task
+    cfg, task = ctx.cfg, ctx.task
     spec = DEEP_MODELS[model]
     inputs = store if isinstance(store, DeepInputs) else DeepInputs(mel=store)
     plan = input_plan(cfg, spec)
     if cfg.deep_input != "mel" and plan.name != cfg.deep_input:
-        exp.note(f"{model} takes {plan.name} input whatever --deep-input says")
+        ctx.note(f"{model} takes {plan.name} input whatever --deep-input says")
     source = inputs.source(plan)
     sc = spec_config(cfg)
     chunk = chunk_length(cfg, spec, plan)
-    eval_ids = [t for s in ("valid", "test") for t in exp.splits.get(s, [])]
+    eval_ids = [t for s in ("valid", "test") for t in ctx.splits.get(s, [])]
     n_eval = eval_chunks(source, eval_ids, chunk, profile_settings(cfg, model)["n_eval_chunks"])
     tc = train_config(cfg, seed, chunk, model, n_eval)
-    strat = _strategy(exp, model, strategy, seed, tc.batch_size)
+    strat = strategy_parts(ctx, model, strategy, seed, tc.batch_size)
     if strat is None:
         return None
     loss_fn, sampler = strat
@@ -386,20 +387,20 @@ def fit_predict_deep(exp, model: str, store, strategy: str, seed: int):
     torch.set_num_threads(n_threads)
     dataset_cls = WaveformChunkDataset if plan.source == "waveform" else ChunkDataset
     datasets = {
-        "train": dataset_cls(source, exp.splits["train"], exp.targets["train"], chunk_frames=chunk, mode="random",
+        "train": dataset_cls(source, ctx.splits["train"], ctx.targets["train"], chunk_frames=chunk, mode="random",
                              seed=seed)
     }
     for s in ("valid", "test"):
-        if exp.splits.get(s):
-            datasets[s] = dataset_cls(source, exp.splits[s], exp.targets[s], chunk_frames=chunk, mode="eval",
+        if ctx.splits.get(s):
+            datasets[s] = dataset_cls(source, ctx.splits[s], ctx.targets[s], chunk_frames=chunk, mode="eval",
                                       n_eval_chunks=n_eval)
     if "valid" not in datasets:
         raise ConfigError(f"deep model {model} needs a validation split for early stopping; this split has none")
     frontend = input_frontend(plan, sc)
     kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
     torch.manual_seed(seed)
-    net = spec(len(exp.ds.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
-    ckpt = checkpoint_dir(cfg, exp, model, strategy, seed, tc, plan)
+    net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
+    ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan)
     res = fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
               score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
               frontend=frontend, checkpoint_dir=ckpt, resume=True, progress=False)

@@ -1,4 +1,5 @@
-"""Classical models on feature matrices: fit on the training split only, predict track-level probabilities.
+"""The classical family: scikit-learn pipelines on hand-crafted features, fit on the training split only,
+predicting track-level probabilities.
 
 In excerpt mode the feature matrix has one row per (track, excerpt); models train on the excerpts
 of training tracks and a track's prediction is the mean of its excerpts' probabilities.
@@ -12,7 +13,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from baselines import make_pipeline, param_grid, predict_proba_full, set_model_params
+import features
+from baselines import BASELINES, make_pipeline, param_grid, predict_proba_full, set_model_params
+from benchmarks.config import RunConfig
+from benchmarks.families.base import FitContext
+from benchmarks.families.strategies import action
+from benchmarks.metrics import main_score
+from resampling import SAMPLERS
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +50,52 @@ def track_mean(probs: np.ndarray, owner: np.ndarray, n_tracks: int) -> np.ndarra
     return out / counts[:, None]
 
 
-def fit_predict(
+
+STAGE = "features"
+
+
+def build_inputs(cfg: RunConfig, table: pd.DataFrame, models=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The feature matrix of every track of `table` (one row per track, or per excerpt), and the files
+    the extraction left out."""
+    fconf = features.FEATURE_SETS[cfg.features]()
+    excerpts = None
+    if cfg.excerpts:
+        excerpts = features.ExcerptConfig(length=cfg.excerpts, overlap=cfg.excerpt_overlap)
+    feats = features.extract(table, fconf, backend=cfg.backend, n_jobs=cfg.n_jobs, cache=cfg.cache,
+                             cache_dir=cfg.cache_dir, excerpts=excerpts)
+    return feats, feats.attrs.get("skipped")
+
+
+def available(feats: pd.DataFrame, track_ids) -> np.ndarray:
+    return pd.Index(track_ids).isin(set(feats.index.get_level_values(0)))
+
+
+def input_name(cfg: RunConfig, model: str) -> str:
+    return f"features:{cfg.features}" + (f"@{cfg.excerpts:g}s" if cfg.excerpts else "")
+
+
+def fit_predict(model: str, feats: pd.DataFrame, strategy: str, seed: int, ctx: FitContext):
+    """Fit `model` under `strategy` on the training tracks; ({'valid', 'test': probabilities}, info), or
+    None when the strategy does not apply to it (ctx.note says why)."""
+    cfg, task = ctx.cfg, ctx.task
+    act, why = action(strategy, "classical", model=model, task=task, class_weights=BASELINES[model].class_weight)
+    if act is None:
+        ctx.note(why)
+        return None
+    class_weight = "balanced" if act == "class-weight" else None
+    sampler_factory = None
+    if act == "sampler":
+        spec = SAMPLERS[strategy]
+        sampler_factory = lambda: spec(random_state=seed)  # noqa: E731
+    n_jobs = max(1, cfg.n_jobs) if cfg.n_jobs != -1 else -1
+    return fit_pipeline(
+        model, feats, ctx.splits, ctx.targets, task=task, n_classes=len(ctx.classes), profile=cfg.profile,
+        seed=seed, sampler_factory=sampler_factory, class_weight=class_weight, tune=cfg.tune,
+        score_fn=lambda y, p: main_score(task, y, p), n_jobs=n_jobs,
+    )
+
+
+def fit_pipeline(
     name: str,
     feats: pd.DataFrame,
     splits: dict[str, list[str]],

@@ -1,15 +1,10 @@
-"""Generated corpora that need no download: `synthetic` (ten genre-like classes, single-label, GTZAN-shaped)
-and `synthetic-tags` (its multi-label twin: instrument, tempo, mode and texture tags, long-tailed).
-
-On first use a seeded generator writes WAV files (PCM_16, mono) and a `manifest.json` (parameters, files,
-sizes, SHA-256, what each track renders) under the root; later loads reuse them, and rebuild what is missing,
-truncated or generated with other parameters. `python -m benchmarks.datasets.synthetic --check` measures
-how hard the corpus is (logistic regression on MFCC means, artist-aware vs random splits).
+"""The generated corpora `synthetic` (ten genre-like classes, single-label, GTZAN-shaped) and `synthetic-tags`
+(its multi-label twin): their options, what each renders, and the WAV files and `manifest.json` (parameters,
+files, sizes, SHA-256) written under the root on first use, reused later and rebuilt when incomplete or stale.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import json
@@ -28,8 +23,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmarks.datasets import synth_audio as sa
 from benchmarks.datasets.base import DatasetModule, empty_skipped
+from benchmarks.datasets.synthetic.engine import compose, fingerprint, plan_summary, render, track_tags, write_wav
+from benchmarks.datasets.synthetic.plans import TrackPlan, make_patch, replace_artist, sample_artist, sample_track
+from benchmarks.datasets.synthetic.styles import GENRES, STYLES, TAGS
 from benchmarks.splits import group_kfold, group_split, stratification_labels
 from features.errors import ConfigError, DatasetError
 
@@ -53,7 +50,7 @@ class Entry:
     track_id: str
     group: str
     label: str | None
-    plan: sa.TrackPlan
+    plan: TrackPlan
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,7 +176,7 @@ class Synthetic(_Generated):
     layout = (
         "  <root>/manifest.json                 (written by the generator)\n"
         "  <root>/<genre>/<genre>.000NN.wav     (22,050 Hz mono PCM_16 by default)\n"
-        f"  with <genre> in {', '.join(sa.GENRES)}"
+        f"  with <genre> in {', '.join(GENRES)}"
     )
     # 10 genres x 40 tracks x 10 s by 10 artists each: 400 tracks, 4 per artist, so that a test fold of the
     # artist-aware split holds about one artist per genre; generation takes seconds on two cores.
@@ -189,13 +186,13 @@ class Synthetic(_Generated):
         p = super()._check_params(o)
         genres = o["genres"]
         if genres in (None, "", "all"):
-            genres = list(sa.GENRES)
+            genres = list(GENRES)
         elif isinstance(genres, str):
             genres = [g.strip() for g in genres.split(",") if g.strip()]
         genres = list(genres)
-        bad = [g for g in genres if g not in sa.GENRES]
+        bad = [g for g in genres if g not in GENRES]
         if bad or len(genres) < 2 or len(set(genres)) != len(genres):
-            raise ConfigError(f"genres={o['genres']!r} must be two or more distinct names among {', '.join(sa.GENRES)}")
+            raise ConfigError(f"genres={o['genres']!r} must be two or more distinct names among {', '.join(GENRES)}")
         tpg = _as_int("tracks_per_genre", o["tracks_per_genre"], 1)
         apg = _as_int("artists_per_genre", o["artists_per_genre"], 1)
         if apg > tpg:
@@ -207,7 +204,7 @@ class Synthetic(_Generated):
                 f"{k} stratified artist-aware folds: they need at least {k} tracks per genre and {k} artists in all"
             )
         return {**p, "tracks_per_genre": tpg, "artists_per_genre": apg,
-                "genres": [g for g in sa.GENRES if g in genres]}
+                "genres": [g for g in GENRES if g in genres]}
 
     def entries(self) -> list[Entry]:
         return genre_entries(self.params)
@@ -247,10 +244,10 @@ class SyntheticTags(_Generated):
 
     def classes_of(self, table):
         present = {t for tags in table["labels"] for t in tags}
-        absent = [t for t in sa.TAGS if t not in present]
+        absent = [t for t in TAGS if t not in present]
         if absent:
             log.info("%s: tag(s) %s occur in no track of this corpus; left out of the classes", self.name, absent)
-        return [t for t in sa.TAGS if t in present]
+        return [t for t in TAGS if t in present]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -267,12 +264,12 @@ def genre_entries(params: dict) -> list[Entry]:
     tpg, apg = params["tracks_per_genre"], params["artists_per_genre"]
     out = []
     for genre in params["genres"]:
-        gi = sa.GENRES.index(genre)  # seeds depend on the genre, not on which genres were asked for
-        artists = [sa.sample_artist(sa.STYLES[genre], np.random.default_rng([seed, 1, gi, a]), f"{genre}-a{a:02d}")
+        gi = GENRES.index(genre)  # seeds depend on the genre, not on which genres were asked for
+        artists = [sample_artist(STYLES[genre], np.random.default_rng([seed, 1, gi, a]), f"{genre}-a{a:02d}")
                    for a in range(apg)]
         for i, a in enumerate(_assign(tpg, apg)):
             track_id = f"{genre}.{i:05d}"
-            plan = sa.sample_track(artists[a], np.random.default_rng([seed, 2, gi, i]), track_id, dur)
+            plan = sample_track(artists[a], np.random.default_rng([seed, 2, gi, i]), track_id, dur)
             out.append(Entry(f"{genre}/{track_id}.wav", track_id, artists[a].artist_id, genre, plan))
     return out
 
@@ -294,24 +291,24 @@ def tag_entries(params: dict) -> list[Entry]:
         quota[j] += 1
     styles = rng.permutation(np.repeat(names, quota))
     bells = set(rng.choice(k, size=max(1, int(round(BELLS_ARTIST_SHARE * k))), replace=False).tolist())
-    others = [sa.STYLES[s] for s in names]
+    others = [STYLES[s] for s in names]
     artists = []
     for a in range(k):
-        art = sa.sample_artist(sa.STYLES[str(styles[a])], np.random.default_rng([seed, 12, a]), f"artist-{a:03d}",
+        art = sample_artist(STYLES[str(styles[a])], np.random.default_rng([seed, 12, a]), f"artist-{a:03d}",
                                others=others, exclude=("bells",))
         extra = np.random.default_rng([seed, 13, a])
         # Some artists play without a drummer or a bass player, so that those tags carry information.
         if extra.random() < UNPLUGGED_SHARE:
-            art = sa.replace_artist(art, pattern="none")
+            art = replace_artist(art, pattern="none")
         if extra.random() < UNPLUGGED_SHARE:
-            art = sa.replace_artist(art, bass="none")
+            art = replace_artist(art, bass="none")
         if a in bells:
-            art = sa.replace_artist(art, ornament=sa.make_patch("bells", extra))
+            art = replace_artist(art, ornament=make_patch("bells", extra))
         artists.append(art)
     out = []
     for i, a in enumerate(_assign(n, k)):
         track_id = f"tags.{i:05d}"
-        plan = sa.sample_track(artists[a], np.random.default_rng([seed, 14, i]), track_id, dur)
+        plan = sample_track(artists[a], np.random.default_rng([seed, 14, i]), track_id, dur)
         out.append(Entry(f"audio/{track_id}.wav", track_id, artists[a].artist_id, None, plan))
     return out
 
@@ -329,17 +326,17 @@ def _sha256(path: Path) -> str:
 
 def render_entry(entry: Entry, root: str, sr: int) -> dict:
     """Render one track to `root/entry.rel` atomically; its manifest record. Runs in worker processes."""
-    score = sa.compose(entry.plan)
-    y = sa.render(entry.plan, score, sr=sr)
+    score = compose(entry.plan)
+    y = render(entry.plan, score, sr=sr)
     path = Path(root) / entry.rel
     path.parent.mkdir(parents=True, exist_ok=True)
-    sa.write_wav(path, y, sr)
+    write_wav(path, y, sr)
     rec = {"track_id": entry.track_id, "path": entry.rel, "group": entry.group}
     if entry.label is not None:
         rec["label"] = entry.label
     else:
-        rec["labels"] = list(sa.track_tags(entry.plan, score))
-    rec.update({"bytes": path.stat().st_size, "sha256": _sha256(path), "meta": sa.plan_summary(entry.plan, score)})
+        rec["labels"] = list(track_tags(entry.plan, score))
+    rec.update({"bytes": path.stat().st_size, "sha256": _sha256(path), "meta": plan_summary(entry.plan, score)})
     return rec
 
 
@@ -394,7 +391,8 @@ def _write_json_atomic(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def _default_jobs(n_tracks: int) -> int:
+def default_jobs(n_tracks: int) -> int:
+    """Worker processes to render `n_tracks` with: one per 16 tracks, at least 1, at most the usable CPUs and 8."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(cpus, 8, n_tracks // 16))
 
@@ -403,8 +401,8 @@ def ensure_corpus(root: Path, name: str, params: dict, entries_fn, *, jobs: int 
                   how: str = "--data-dir", env_var: str = "") -> dict:
     """Make sure `root` holds the corpus of `params`; return its manifest.
 
-    Reuses a complete corpus with the same parameters and generator (`synth_audio.fingerprint()`: its
-    version and a hash of its source); re-renders only the files
+    Reuses a complete corpus with the same parameters and generator (`engine.fingerprint()`: its
+    version and a hash of the engine's source); re-renders only the files
     that are missing or whose size differs from the manifest; regenerates everything (after removing the
     manifest, so an interruption never leaves a corpus that looks complete) when the parameters differ.
     Refuses to write into a non-empty folder it did not generate.
@@ -413,7 +411,7 @@ def ensure_corpus(root: Path, name: str, params: dict, entries_fn, *, jobs: int 
         raise DatasetError(f"{name}: {root} ({how}) is a file; expected a folder for the generated corpus")
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
-        want = {"corpus": name, "format": MANIFEST_FORMAT, "generator": sa.fingerprint(), "params": params}
+        want = {"corpus": name, "format": MANIFEST_FORMAT, "generator": fingerprint(), "params": params}
         old = read_manifest(root)
         same = old is not None and all(old.get(k) == v for k, v in want.items())
         if same:
@@ -470,7 +468,7 @@ def _intact(path: Path, size) -> bool:
 
 
 def _render_all(todo: list[Entry], root: Path, sr: int, jobs: int | None, name: str):
-    jobs = jobs or _default_jobs(len(todo))
+    jobs = jobs or default_jobs(len(todo))
     bar = tqdm(total=len(todo), desc=f"generate {name}", unit="track", leave=False, disable=len(todo) < 2)
     try:
         if jobs <= 1 or len(todo) < 2:
@@ -496,141 +494,3 @@ def _render_all(todo: list[Entry], root: Path, sr: int, jobs: int | None, name: 
 
 def _render_chunk(entries: list[Entry], root: str, sr: int) -> list[dict]:
     return [render_entry(e, root, sr) for e in entries]
-
-
-# --------------------------------------------------------------------------------------------------
-# The difficulty check
-# --------------------------------------------------------------------------------------------------
-def mfcc_means(paths, sr: int) -> np.ndarray:
-    """Mean over frames of 20 MFCCs (librosa defaults otherwise), shape (n_tracks, 20)."""
-    import librosa
-
-    from features import audio
-
-    out = np.empty((len(paths), 20))
-    for i, p in enumerate(tqdm(list(paths), desc="MFCC means", unit="track", leave=False)):
-        y = audio.load(p, sr=sr)
-        out[i] = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20).mean(axis=1)
-    return out
-
-
-def check_difficulty(ds, X: np.ndarray, seeds: list[int], folds: int = 5) -> pd.DataFrame:
-    """Logistic regression (StandardScaler + LogisticRegression) on X over splits of ds.table.
-
-    Rows: protocol ('artist-aware' / 'random'), scheme ('80/10/10 test' / 'k-fold CV'), seed, score:
-    test accuracy for a single-label corpus, macro ROC-AUC over tags for a multi-label one.
-    The 'random' protocol is the same stratified procedure with each track its own group.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
-
-    table = ds.table.drop(columns="split")
-    multi = ds.task == "multi"
-    if multi:
-        y = MultiLabelBinarizer(classes=ds.classes).fit_transform(table["labels"])
-    else:
-        y = table["label"].to_numpy()
-
-    def score(train, test) -> float:
-        est = LogisticRegression(max_iter=3000)
-        model = make_pipeline(StandardScaler(), OneVsRestClassifier(est) if multi else est)
-        if multi:
-            cols = (y[train].min(0) != y[train].max(0)) & (y[test].min(0) != y[test].max(0))
-            if not cols.any():  # no tag with both outcomes on both sides: AUC undefined
-                return float("nan")
-            model.fit(X[train], y[train][:, cols])
-            return float(roc_auc_score(y[test][:, cols], model.predict_proba(X[test]), average="macro"))
-        model.fit(X[train], y[train])
-        return float(np.mean(model.predict(X[test]) == y[test]))
-
-    rows = []
-    for protocol in ("artist-aware", "random"):
-        t = table if protocol == "artist-aware" else table.assign(group=table["track_id"])
-        for seed in seeds:
-            split = split_column(t, seed=seed)
-            rows.append((protocol, "80/10/10 test", seed, score(split == "train", split == "test")))
-            fold = split_column(t, seed=seed, folds=folds)
-            cv = [score(fold != k, fold == k) for k in range(folds)]
-            rows.append((protocol, f"{folds}-fold CV", seed, float(np.nanmean(cv))))
-    return pd.DataFrame(rows, columns=["protocol", "scheme", "seed", "score"])
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children (the generation workers), in seconds."""
-    try:
-        import resource
-    except ImportError:
-        return time.process_time()
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
-def _main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.datasets.synthetic",
-        description="Generate the synthetic corpora and measure how hard they are.",
-    )
-    ap.add_argument("--check", action="store_true", help="measure difficulty (LR on MFCC means) and timings")
-    ap.add_argument("--dataset", choices=["synthetic", "synthetic-tags"], default="synthetic")
-    ap.add_argument("--data-dir", default=None, help="corpus folder (default: $ENV or ./data/<dataset>)")
-    ap.add_argument("--fresh", action="store_true", help="generate into a new temporary folder (to time it)")
-    ap.add_argument("--seeds", type=int, default=5, help="number of split seeds (default 5)")
-    ap.add_argument("-o", "--option", action="append", default=[], metavar="KEY=VALUE",
-                    help="corpus option, e.g. -o tracks_per_genre=40 -o duration=10 (repeatable)")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    options = {}
-    for kv in args.option:
-        if "=" not in kv:
-            ap.error(f"--option {kv!r} must look like KEY=VALUE")
-        k, v = kv.split("=", 1)
-        options[k.strip()] = v.strip()
-    import tempfile
-
-    cls = Synthetic if args.dataset == "synthetic" else SyntheticTags
-    with contextlib.ExitStack() as stack:
-        data_dir = stack.enter_context(tempfile.TemporaryDirectory()) if args.fresh else args.data_dir
-        module = cls(data_dir, **options)
-        root, _ = module.candidate_root()
-        fresh = read_manifest(root) is None
-        t0, c0 = time.perf_counter(), _cpu_seconds()
-        ds = module.load()
-        gen_s, gen_cpu = time.perf_counter() - t0, _cpu_seconds() - c0
-        n = len(ds.table)
-        print(f"{module.name}: {n} tracks, {len(ds.classes)} classes, in {root}")
-        print(f"  parameters: {module.params}")
-        if fresh:
-            jobs = module.jobs or _default_jobs(n)
-            print(f"  generation: {gen_s:.1f} s wall with {jobs} process(es), {gen_cpu:.1f} s CPU in all "
-                  f"({gen_cpu / n * 1000:.0f} ms CPU per track)")
-        else:
-            print(f"  generation: reused the existing corpus ({gen_s:.1f} s to verify and load); --fresh to time it")
-        if ds.task == "multi":
-            freq = pd.Series([t for tags in ds.table["labels"] for t in tags]).value_counts() / n
-            print("  tag frequencies: " + ", ".join(f"{t} {f:.1%}" for t, f in freq.items()))
-            print(f"  rarest {freq.index[-1]} {freq.iloc[-1]:.1%}, most common {freq.index[0]} {freq.iloc[0]:.1%}")
-        if not args.check:
-            return 0
-        t0 = time.perf_counter()
-        X = mfcc_means(ds.table["path"], module.params["sr"])
-        print(f"  MFCC means: {time.perf_counter() - t0:.1f} s for {n} tracks")
-        res = check_difficulty(ds, X, list(range(args.seeds)))
-        metric = "test accuracy" if ds.task == "single" else "macro ROC-AUC over tags"
-        chance = f"chance {1 / len(ds.classes):.2f}" if ds.task == "single" else "chance 0.50"
-        print(f"\nStandardScaler + LogisticRegression on 20 MFCC means: {metric} ({chance}), "
-              f"split seeds 0..{args.seeds - 1}")
-        summary = res.groupby(["protocol", "scheme"], sort=False)["score"].agg(["mean", "std", "min", "max"])
-        print(summary.round(3).to_string())
-        g = res[res["protocol"] == "artist-aware"].groupby("scheme", sort=False)["score"].mean()
-        r = res[res["protocol"] == "random"].groupby("scheme", sort=False)["score"].mean()
-        for scheme in g.index:
-            print(f"  artist effect ({scheme}): random split {r[scheme]:.3f} vs artist-aware {g[scheme]:.3f} "
-                  f"({r[scheme] - g[scheme]:+.3f})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

@@ -1,0 +1,87 @@
+"""What every producer does before fitting: load the dataset under the run's settings, skip files too
+short to use, and check that the log-mel cache fits on its disk."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.config import RunConfig
+from benchmarks.datasets import get_dataset
+from benchmarks.datasets.base import LoadedDataset
+from benchmarks.families import family_of
+from features.audio import info
+from features.cache import resolve_root
+from features.errors import AudioLoadError, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
+    """Move tracks shorter than `min_duration` seconds (by their header) to `ds.skipped`, with the reason.
+
+    Unreadable headers are left in place: the decoding stage reports them with their own cause.
+    """
+    short = []
+    durations = np.full(len(ds.table), np.nan)
+    for k, (i, path) in enumerate(zip(ds.table.index, ds.table["path"], strict=True)):
+        try:
+            h = info(path)
+        except AudioLoadError:
+            continue
+        seconds = h.frames / h.samplerate if h.samplerate else 0.0
+        durations[k] = seconds
+        if seconds < min_duration:
+            short.append((i, path, f"too short: {seconds:.2f} s < min_duration {min_duration:g} s"))
+    ds.table = ds.table.assign(duration=durations)
+    if short:
+        rows = pd.DataFrame([{"path": p, "stage": "dataset", "reason": r} for _, p, r in short])
+        for _, p, r in short:
+            log.warning("%s: skipping %s: %s", ds.name, p, r)
+        ds.skipped = pd.concat([ds.skipped, rows], ignore_index=True)
+        ds.table = ds.table.drop(index=[i for i, _, _ in short]).reset_index(drop=True)
+    return ds
+
+
+def load_dataset(cfg: RunConfig) -> LoadedDataset:
+    """The dataset of `cfg` on its split, short files skipped; ConfigError when the split lacks train/test."""
+    module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
+    ds = drop_short(module.load(split=cfg.split, seed=cfg.split_seed), cfg.min_duration)
+    splits = set(ds.table["split"].astype(str))
+    if not {"train", "test"} <= splits:
+        raise ConfigError(
+            f"split {ds.split_name!r} of {cfg.dataset} gives {sorted(splits)}; the runner needs train/valid/test "
+            "(k-fold tables are for the Python API)"
+        )
+    return ds
+
+
+def check_disk_for_spectrograms(cfg: RunConfig, ds: LoadedDataset) -> None:
+    """Refuse to start when a deep model of `cfg` reads the float16 log-mel cache and the cache of this
+    dataset cannot fit on the cache's disk."""
+    deep = [m for m in cfg.models if family_of(m) == "deep"]
+    if not deep:
+        return
+    from benchmarks.families import deep as family  # imports torch: only for runs with deep models
+    from deep.models import DEEP_MODELS
+
+    if not any(family.input_plan(cfg, DEEP_MODELS[m]).source == "mel" for m in deep):
+        return
+    sc = family.spec_config(cfg)
+    seconds = ds.table["duration"].fillna(30.0).to_numpy() if "duration" in ds.table else np.full(len(ds.table), 30.0)
+    frames = 1 + np.floor(seconds * sc.sr / sc.hop_length)
+    need = float((frames * sc.n_mels * 2).sum())  # float16
+    root = resolve_root(cfg.cache_dir)
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if need > free:
+        raise ConfigError(
+            f"the log-mel cache for {len(ds.table)} tracks needs about {need / 2**30:.1f} GiB in {root}, "
+            f"but only {free / 2**30:.1f} GiB is free; use --cache-dir on a larger disk"
+        )
+    log.info("log-mel cache: about %.2f GiB needed, %.1f GiB free in %s", need / 2**30, free / 2**30, root)

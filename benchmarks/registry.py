@@ -1,0 +1,70 @@
+"""Every registry's names in one place (for --help) and the check of a RunConfig's names and combinations
+against them, before any data is read."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from benchmarks.config import DEEP_INPUTS, RunConfig, default_models
+from benchmarks.datasets import DATASETS, get_dataset
+from benchmarks.families.strategies import names_for, strategies
+from features.errors import ConfigError
+
+
+def registries() -> dict[str, list[str]]:
+    """Every registry's names, for --help and validation. Deep entries need torch."""
+    from baselines import BASELINES
+    from features import FEATURE_SETS
+
+    out = {"datasets": list(DATASETS), "features": list(FEATURE_SETS), "classical models": list(BASELINES)}
+    try:
+        from deep.models import DEEP_MODELS
+    except ImportError:  # pragma: no cover - a classical-only installation
+        out["deep models"], out["deep inputs"] = [], ["mel"]
+    else:
+        out["deep models"] = list(DEEP_MODELS)
+        out["deep inputs"] = list(DEEP_INPUTS)
+    from resampling import LOSSES, SAMPLERS
+
+    out["samplers"] = list(SAMPLERS)
+    out["losses"] = list(LOSSES)
+    out["strategies"] = list(strategies())
+    return out
+
+
+def _choice(what: str, value, valid) -> None:
+    if value not in valid:
+        raise ConfigError(f"unknown {what} {value!r}; choose from {', '.join(map(str, valid))}")
+
+
+def validate(cfg: RunConfig) -> RunConfig:
+    """Check every name and combination before any work; return the config with its models filled in."""
+    reg = registries()
+    _choice("dataset", cfg.dataset, reg["datasets"])
+    _choice("feature set", cfg.features, reg["features"])
+    models = cfg.models or default_models(cfg)
+    known = reg["classical models"] + reg["deep models"]
+    for m in models:
+        _choice("model", m, known)
+        if cfg.no_torch and m in reg["deep models"]:
+            raise ConfigError(f"model {m!r} is a deep model and --no-torch was given; drop one of them")
+    if len(set(models)) != len(models):
+        raise ConfigError(f"models={','.join(models)} lists a model twice")
+    for s in cfg.strategies:
+        _choice("strategy", s, reg["strategies"])
+    # Building the module is cheap (no data is read); it tells the task, so that impossible
+    # combinations stop here, before any data is generated, decoded or trained on.
+    task = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options)).task
+    for s in cfg.strategies:
+        if task not in strategies()[s].tasks:
+            raise ConfigError(
+                f"strategy {s!r} does not support the {task}-label task of {cfg.dataset}; "
+                f"for {task}-label data choose from {', '.join(names_for(task))}"
+            )
+    _choice("deep input", cfg.deep_input, reg["deep inputs"])
+    if cfg.backend == "essentia":
+        try:
+            import essentia  # noqa: F401
+        except ImportError:
+            raise ConfigError("backend 'essentia' needs the essentia extra: pip install -e '.[essentia]'") from None
+    return dataclasses.replace(cfg, models=tuple(models))
