@@ -92,7 +92,9 @@ def test_extract_on_a_table_matches_compute_and_keeps_table_order(tmp_path):
     assert list(df.columns) == FeatureConfig().columns()
     assert (df.dtypes == np.float64).all()
     for tid, y in sig.items():
-        np.testing.assert_allclose(df.loc[tid].to_numpy(), compute(y)[0], rtol=1e-6, atol=1e-12)
+        # extract() pins BLAS to one thread; float32 reductions under another thread count differ in the
+        # last bits (2e-6 relative on chroma_02_std of the noise clip with numpy 2.4 / librosa 0.11).
+        np.testing.assert_allclose(df.loc[tid].to_numpy(), compute(y)[0], rtol=1e-5, atol=1e-12)
     assert_matches_naive(df.loc["b"], naive(sig["b"]))
 
 
