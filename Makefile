@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint speed clean-cache
+.PHONY: install demo test lint speed gpu-check clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ lint: $(STAMP)
 
 speed: $(STAMP)
 	$(PY) -m benchmarks.speed features
+
+# The prepared GPU check (one GPU, under 8 minutes): training throughput and data wait of k2c2, FCN-5 and
+# the short-chunk ResNet on the device (AMP, pinned memory), then the demo's small CNN trained on the GPU
+# end to end. Figures land in results/gpu-check/ (JSON) and on stdout.
+GPU_OUT := results/gpu-check
+gpu-check: $(STAMP)
+	mkdir -p $(GPU_OUT)
+	$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device: gpu-check needs one')"
+	$(PY) -m benchmarks.speed train --model k2c2 --device cuda --n-clips 256 --json $(GPU_OUT)/k2c2.json
+	$(PY) -m benchmarks.speed train --model fcn5 --device cuda --n-clips 256 --json $(GPU_OUT)/fcn5.json
+	$(PY) -m benchmarks.speed train --model shortchunk-res --device cuda --n-clips 256 --json $(GPU_OUT)/shortchunk-res.json
+	$(PY) -m benchmarks.run --dataset synthetic --models lr,small-cnn --device cuda --out $(GPU_OUT) --run-id smoke
 
 clean-cache:
 	rm -rf .cache/mirbench

@@ -5,31 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 
+from baselines import BASELINES
 from benchmarks.config import DEEP_INPUTS, RunConfig, default_models
 from benchmarks.datasets import DATASETS, get_dataset
 from benchmarks.families.strategies import names_for, strategies
+from deep.models import DEEP_MODELS
+from features import FEATURE_SETS
 from features.errors import ConfigError
+from resampling import LOSSES, SAMPLERS
 
 
 def registries() -> dict[str, list[str]]:
-    """Every registry's names, for --help and validation. Deep entries need torch."""
-    from baselines import BASELINES
-    from features import FEATURE_SETS
-
-    out = {"datasets": list(DATASETS), "features": list(FEATURE_SETS), "classical models": list(BASELINES)}
-    try:
-        from deep.models import DEEP_MODELS
-    except ImportError:  # pragma: no cover - a classical-only installation
-        out["deep models"], out["deep inputs"] = [], ["mel"]
-    else:
-        out["deep models"] = list(DEEP_MODELS)
-        out["deep inputs"] = list(DEEP_INPUTS)
-    from resampling import LOSSES, SAMPLERS
-
-    out["samplers"] = list(SAMPLERS)
-    out["losses"] = list(LOSSES)
-    out["strategies"] = list(strategies())
-    return out
+    """Every registry's names, for --help and validation."""
+    return {"datasets": list(DATASETS), "features": list(FEATURE_SETS), "classical models": list(BASELINES),
+            "deep models": list(DEEP_MODELS), "deep inputs": list(DEEP_INPUTS), "samplers": list(SAMPLERS),
+            "losses": list(LOSSES), "strategies": list(strategies())}
 
 
 def _choice(what: str, value, valid) -> None:
@@ -64,7 +54,7 @@ def validate(cfg: RunConfig) -> RunConfig:
     _choice("deep input", cfg.deep_input, reg["deep inputs"])
     if cfg.backend == "essentia":
         try:
-            import essentia  # noqa: F401
+            import essentia  # noqa: F401  (an optional extra: imported only when asked for)
         except ImportError:
             raise ConfigError("backend 'essentia' needs the essentia extra: pip install -e '.[essentia]'") from None
     return dataclasses.replace(cfg, models=tuple(models))

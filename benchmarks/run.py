@@ -26,7 +26,6 @@ from benchmarks.runfolder import Timer, write_timings
 from features.errors import ConfigError, DatasetError, ToolkitError
 
 
-
 # -- command line ---------------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit code 2, no traceback

@@ -196,7 +196,7 @@ def environment() -> dict:
             versions[lib] = None
     gpu = None
     try:
-        import torch
+        import torch  # only to name the GPU; a classical-only installation has no torch
 
         if torch.cuda.is_available():
             gpu = torch.cuda.get_device_name(0)

@@ -36,7 +36,16 @@ from benchmarks.config import DEEP_INPUTS, RunConfig
 from benchmarks.families.base import FitContext
 from benchmarks.families.strategies import action
 from benchmarks.metrics import main_score
+from deep.data import ChunkDataset, WaveformChunkDataset
+from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
+from deep.models import DEEP_MODELS
+from deep.train import AugmentConfig, TrainConfig, fit, predict
+from features import SpecConfig, spectrogram
+from features.cache import resolve_root
 from features.errors import ConfigError
+from features.waveform import waveform_store
+from resampling import LOSSES, SAMPLERS
+from resampling.batch import ClassBalancedBatchSampler
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +82,6 @@ CQT_BINS = 84  # seven octaves from C1 at 12 bins per octave (librosa's default)
 
 
 def spec_config(cfg: RunConfig):
-    from features import SpecConfig
-
     return SpecConfig()  # 22,050 Hz, n_fft 1024, hop 512, 128 mels: the reference GTZAN study
 
 
@@ -121,8 +128,6 @@ def input_plan(cfg: RunConfig, spec) -> InputPlan:
 
 def input_name(cfg: RunConfig, model: str) -> str:
     """The `input` column of `model`'s rows in metrics.csv."""
-    from deep.models import DEEP_MODELS
-
     return input_plan(cfg, DEEP_MODELS[model]).name
 
 
@@ -140,8 +145,6 @@ def input_frontend(plan: InputPlan, sc) -> nn.Module | None:
     The settings are the log-mel cache's (sr, n_fft, hop_length), so every representation has the
     same frames per second: STFT n_fft // 2 + 1 bins; CQT 84 bins from C1; MFCC 20 coefficients.
     """
-    from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
-
     if plan.name in ("waveform", "mel"):
         return None
     if plan.name == "mfcc":
@@ -231,11 +234,6 @@ def available(inputs: DeepInputs, track_ids) -> np.ndarray:
 def input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
     """Build what `models` (default: the deep models of cfg.models) read: the log-mel cache when a
     model reads it, and one in-memory waveform store per sample rate that a model needs."""
-    from deep.models import DEEP_MODELS
-    from features import spectrogram
-    from features.cache import resolve_root
-    from features.waveform import waveform_store
-
     names = [m for m in (cfg.models if models is None else models) if m in DEEP_MODELS]
     plans = [input_plan(cfg, DEEP_MODELS[m]) for m in names]
     sc = spec_config(cfg)
@@ -287,8 +285,6 @@ def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None
                  n_eval_chunks: int | None = None):
     """The TrainConfig of one fit: the profile's (the model family's under `paper`), then the CLI's
     --epochs/--batch-size/--lr."""
-    from deep.train import TrainConfig
-
     overrides = profile_settings(cfg, model)
     base = overrides.pop("train")
     if n_eval_chunks is not None:
@@ -302,8 +298,6 @@ def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None
 
 
 def augment_config():
-    from deep.train import AugmentConfig
-
     # SpecAugment-style: two time and two frequency masks of up to 10%, +-6 dB gain, up to 10% shift.
     return AugmentConfig(time_masks=2, time_mask_frac=0.1, freq_masks=2, freq_mask_frac=0.1, gain_db=6.0, shift=0.1)
 
@@ -317,9 +311,6 @@ def eval_chunks(store: Mapping, track_ids, chunk: int, at_most: int) -> int:
 
 def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_size: int):
     """(loss_fn, sampler) for `strategy`, or None when it does not apply (with a note)."""
-    from resampling import LOSSES, SAMPLERS
-    from resampling.batch import ClassBalancedBatchSampler
-
     task = ctx.task
     act, why = action(strategy, "deep", model=model, task=task)
     if act is None:
@@ -343,8 +334,6 @@ def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_
 def checkpoint_dir(cfg: RunConfig, ctx: FitContext, model: str, strategy: str, seed: int, tc,
                    plan: InputPlan | None = None) -> Path:
     """One folder per (dataset, split content, model, input, strategy, seed, settings): a rerun resumes there."""
-    from features.cache import resolve_root
-
     ident = {
         "dataset": cfg.dataset, "model": model, "strategy": strategy, "seed": seed, "profile": cfg.profile,
         "train": tc.to_dict(), "spec": spec_config(cfg).to_dict(),
@@ -363,10 +352,6 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
 
     store: the run's DeepInputs (a bare MelStore is taken as DeepInputs(mel=store)).
     """
-    from deep.data import ChunkDataset, WaveformChunkDataset
-    from deep.models import DEEP_MODELS
-    from deep.train import fit, predict
-
     cfg, task = ctx.cfg, ctx.task
     spec = DEEP_MODELS[model]
     inputs = store if isinstance(store, DeepInputs) else DeepInputs(mel=store)

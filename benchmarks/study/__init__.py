@@ -38,9 +38,9 @@ The run folder `results/<dataset>/<run-id>/`
   (the profile's count), part (head / middle / tail).
 - `ir<ratio>/` (or `natural/`): one ordinary run folder per ratio (config.json, metrics.csv,
   predictions.csv, curves.csv, skipped.csv and its rendered report), re-renderable on its own.
-- rendered by the report's study section (`benchmarks.report.study`): `study.md` / `study.csv` / `study.tex` (per ratio and pooled),
-  `study_per_rank.md` / `.csv` (recall by class rank), `study_heatmap.png`, `study_ratio.png`,
-  `study_rank_recall.png`, and the study section of `report.html`.
+- rendered by the report's study section (`benchmarks.report.study`): `study.md` / `study.csv` /
+  `study.tex` (per ratio and pooled), `study_per_rank.md` / `.csv` (recall by class rank),
+  `study_heatmap.png`, `study_ratio.png`, `study_rank_recall.png`, and the study section of `report.html`.
 
 The package: `subsets.py` draws the subsets and says what was drawn; `loop.py` runs the ratio x seed loop
 and writes the run folder. Significance and the study's tables and figures are the report's

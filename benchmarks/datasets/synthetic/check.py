@@ -7,21 +7,25 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import tempfile
 import time
 
+import librosa
 import numpy as np
 import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
 from tqdm.auto import tqdm
 
 from benchmarks.datasets.synthetic.corpus import Synthetic, SyntheticTags, default_jobs, read_manifest, split_column
+from features import audio
 
 
 def mfcc_means(paths, sr: int) -> np.ndarray:
     """Mean over frames of 20 MFCCs (librosa defaults otherwise), shape (n_tracks, 20)."""
-    import librosa
-
-    from features import audio
-
     out = np.empty((len(paths), 20))
     for i, p in enumerate(tqdm(list(paths), desc="MFCC means", unit="track", leave=False)):
         y = audio.load(p, sr=sr)
@@ -36,12 +40,6 @@ def check_difficulty(ds, X: np.ndarray, seeds: list[int], folds: int = 5) -> pd.
     test accuracy for a single-label corpus, macro ROC-AUC over tags for a multi-label one.
     The 'random' protocol is the same stratified procedure with each track its own group.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-    from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MultiLabelBinarizer, StandardScaler
-
     table = ds.table.drop(columns="split")
     multi = ds.task == "multi"
     if multi:
@@ -104,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--option {kv!r} must look like KEY=VALUE")
         k, v = kv.split("=", 1)
         options[k.strip()] = v.strip()
-    import tempfile
-
     cls = Synthetic if args.dataset == "synthetic" else SyntheticTags
     with contextlib.ExitStack() as stack:
         data_dir = stack.enter_context(tempfile.TemporaryDirectory()) if args.fresh else args.data_dir

@@ -1,0 +1,115 @@
+"""report.html and the command line: `render` runs the section functions over a loaded run folder (an
+imbalance study's ratio folders first) and writes the page; `main` is `python -m benchmarks.report`."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.report.base import Section, SectionFn
+from benchmarks.report.load import RunData, load_run
+from benchmarks.report.sections import SECTIONS
+from benchmarks.report.tables import write
+from features.errors import DatasetError, ToolkitError
+
+log = logging.getLogger("benchmarks.report")
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1200px;
+padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table.results{border-collapse:collapse;margin:.6em 0;font-size:.88em}
+table.results th,table.results td{padding:.25em .6em;border-bottom:1px solid #e4e4e4}
+table.results thead th{border-bottom:2px solid #444}
+td.r,th.r{text-align:right;font-variant-numeric:tabular-nums}td.l,th.l{text-align:left}
+figure{margin:1em 0}img{max-width:100%;height:auto}
+pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:.85em}
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}dd{margin:0}
+nav ul{columns:2}
+"""
+
+
+def _page(run: RunData, sections: list[Section]) -> str:
+    title = f"mirbench report: {run.dataset} / {run.run_dir.name}"
+    toc = "<nav><ul>" + "".join(f'<li><a href="#{s.id}">{html.escape(s.title)}</a></li>' for s in sections)
+    toc += "</ul></nav>"
+    parts = [f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>{s.body}</section>' for s in sections]
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"<h1>{html.escape(title)}</h1>\n{toc}\n" + "\n".join(parts) + "\n</body>\n</html>\n")
+
+
+def _render_run(run: RunData, sections: Sequence[SectionFn]) -> list[Path]:
+    done: list[Section] = []
+    for fn in sections:
+        sec = fn(run)
+        if sec is not None:
+            done.append(sec)
+    files = [f for s in done for f in s.files]
+    write(run.path("report.html"), _page(run, done), files)
+    log.info("rendered %d files into %s", len(files), run.run_dir)
+    return files
+
+
+def study_folders(run: RunData) -> list[Path]:
+    """The ratio folders of an imbalance study (config.json's "imbalance": {"runs": [{"dir": ...}, ...]}),
+    in the order listed; [] for any other run folder."""
+    info = run.config.get("imbalance")
+    runs = info.get("runs") if isinstance(info, dict) else None
+    if not isinstance(runs, list):
+        return []
+    return [run.run_dir / str(r["dir"]) for r in runs if isinstance(r, dict) and r.get("dir")]
+
+
+def render(run_dir: Path, *, sections: Sequence[SectionFn] | None = None, n_boot: int = 2000) -> list[Path]:
+    """Render every table, figure and report.html of a run folder from its CSV files.
+
+    run_dir: results/<dataset>/<run-id> holding at least metrics.csv. sections: the section functions
+    to run (default `SECTIONS`). n_boot: bootstrap resamples of the significance tests. An imbalance
+    study's ratio folders (ordinary run folders, listed in its config.json) are rendered first, with the
+    default sections. Returns the paths written, theirs first, the folder's own report.html last. Raises
+    DatasetError for a missing or malformed file.
+    """
+    run = load_run(Path(run_dir), n_boot=n_boot)
+    files: list[Path] = []
+    for sub in study_folders(run):
+        files += _render_run(load_run(sub, n_boot=n_boot), SECTIONS)
+    files += _render_run(run, SECTIONS if sections is None else sections)
+    return files
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m benchmarks.report RUN_DIR`: re-render a run folder; exit code 2 if it is not one."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report",
+        description="Re-render the tables, figures and report.html of a run folder from its metrics.csv and "
+                    "predictions.csv, without retraining.")
+    parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="results/<dataset>/<run-id>")
+    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for significance (default 2000)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    ns = parser.parse_args(argv)
+    prog = parser.prog
+    if not (ns.run_dir / "metrics.csv").is_file():
+        print(f"{prog}: error: {ns.run_dir} has no metrics.csv (expected a run folder results/<dataset>/<run-id>)",
+              file=sys.stderr)
+        return 2
+    if ns.n_boot < 1:
+        print(f"{prog}: error: --n-boot={ns.n_boot} must be a positive integer", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO if ns.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        files = render(ns.run_dir, n_boot=ns.n_boot)
+    except DatasetError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except ToolkitError as e:
+        print(f"{prog}: failed: {e}", file=sys.stderr)
+        return 1
+    for f in files:
+        print(f)
+    return 0
