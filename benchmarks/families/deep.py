@@ -36,10 +36,11 @@ from benchmarks.config import DEEP_INPUTS, RunConfig
 from benchmarks.families.base import FitContext
 from benchmarks.families.strategies import action
 from benchmarks.metrics import main_score
+from deep import train as trainer
 from deep.data import ChunkDataset, WaveformChunkDataset
 from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
 from deep.models import DEEP_MODELS
-from deep.train import AugmentConfig, TrainConfig, fit, predict
+from deep.train import AugmentConfig, TrainConfig
 from features import SpecConfig, spectrogram
 from features.cache import resolve_root
 from features.errors import ConfigError
@@ -386,12 +387,12 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     torch.manual_seed(seed)
     net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
     ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan)
-    res = fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
+    res = trainer.fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
               score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
               frontend=frontend, checkpoint_dir=ckpt, resume=True, progress=False)
     log.info("%s (%s)/%s/seed %d: best validation score %.4f at epoch %d (%.1f%% of step time waiting for data)",
              model, plan.name, strategy, seed, res.best_score, res.best_epoch, 100 * res.data_wait_share)
-    probs = {s: predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)
+    probs = {s: trainer.predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)
              for s in ("valid", "test") if s in datasets}
     curves = res.curves().reset_index()[["epoch", "train_loss", "valid_score"]]
     return probs, {"curves": curves, "best_epoch": res.best_epoch, "input": plan.name}
