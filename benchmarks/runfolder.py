@@ -42,17 +42,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.datasets.base import TASKS
 from features.errors import ConfigError, DatasetError
-from features.skipped import SKIPPED_COLUMNS
+from features.skipped import SKIPPED_COLUMNS, empty_skipped
 
 __all__ = [
     "CURVES_COLUMNS", "METRIC_COLUMNS", "MODEL_KEYS", "PREDICTION_KEYS", "SKIPPED_COLUMNS", "SUBSET_COLUMNS",
     "TASKS", "TIMINGS_COLUMNS", "Timer", "atomic_write_text", "csv_text", "decode_predictions", "empty_skipped",
     "environment", "make_run_dir", "read_config", "read_metrics", "read_optional", "read_predictions",
-    "read_subsets", "write_csv", "write_json", "write_run",
+    "read_str_csv", "read_subsets", "require_columns", "to_float", "to_int", "write_csv", "write_json", "write_run",
+    "write_timings",
 ]
 
-TASKS = ("single", "multi")
 MODEL_KEYS = ["model", "family", "input", "strategy"]
 METRIC_COLUMNS = ["dataset", "split", *MODEL_KEYS, "seed", "metric", "value"]
 PREDICTION_KEYS = ["track_id", "split", *MODEL_KEYS, "seed"]
@@ -86,10 +87,6 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 
 def write_json(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def empty_skipped() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=str) for c in SKIPPED_COLUMNS})
 
 
 def config_hash(d: dict) -> str:

@@ -7,6 +7,11 @@ import pandas as pd
 SKIPPED_COLUMNS = ["path", "stage", "reason"]
 
 
+def empty_skipped() -> pd.DataFrame:
+    """A table of no skipped files, with the columns (all str) of one that lists some."""
+    return pd.DataFrame({c: pd.Series(dtype=str) for c in SKIPPED_COLUMNS})
+
+
 class SkipTable(pd.DataFrame):
     """A DataFrame (columns path, stage, reason) whose ``==`` compares whole tables and returns a bool.
 

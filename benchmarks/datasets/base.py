@@ -19,15 +19,11 @@ from tqdm.auto import tqdm
 from benchmarks.splits import check_groups_disjoint
 from features import audio
 from features.errors import AudioLoadError, ConfigError, DatasetError
+from features.skipped import SKIPPED_COLUMNS, empty_skipped
 
 log = logging.getLogger(__name__)
 
 TASKS = ("single", "multi")
-SKIPPED_COLUMNS = ["path", "stage", "reason"]
-
-
-def empty_skipped() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=str) for c in SKIPPED_COLUMNS})
 
 
 @dataclass

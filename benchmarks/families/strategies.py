@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from benchmarks.datasets.base import TASKS
 from features.errors import ConfigError
 
-TASKS = frozenset({"single", "multi"})
+ALL_TASKS = frozenset(TASKS)
 REFERENCE = "none"  # the strategy every other one is compared with
 
 # What a family does with a strategy (None: it cannot use it).
@@ -50,10 +51,10 @@ def strategies() -> dict[str, Strategy]:
     from resampling import LOSSES, SAMPLERS  # resampling's losses import torch: only when the table is needed
 
     table = {
-        "none": Strategy("none", "none", TASKS, "none", "none", doc="no imbalance handling (the reference)"),
-        "class-weight": Strategy("class-weight", "class-weight", TASKS, "class-weight", "weighted-loss",
+        "none": Strategy("none", "none", ALL_TASKS, "none", "none", doc="no imbalance handling (the reference)"),
+        "class-weight": Strategy("class-weight", "class-weight", ALL_TASKS, "class-weight", "weighted-loss",
                                  doc="inverse-frequency class weights (a weighted loss for deep models)"),
-        "balanced-batch": Strategy("balanced-batch", "balanced-batch", TASKS, None, "batch-sampler",
+        "balanced-batch": Strategy("balanced-batch", "balanced-batch", ALL_TASKS, None, "batch-sampler",
                                    classical_skip=DEEP_ONLY, doc="class-balanced mini-batches"),
     }
     for name, spec in SAMPLERS.items():

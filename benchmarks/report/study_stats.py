@@ -9,9 +9,9 @@ import pandas as pd
 
 from benchmarks.metrics import Pair, nanmean, run_bootstrap, tune_thresholds
 from benchmarks.metrics.imbalance import decisions, paired_diff_fn
-from benchmarks.runfolder import decode_predictions, read_predictions, read_subsets
+from benchmarks.runfolder import MODEL_KEYS, decode_predictions, read_predictions, read_subsets
 
-MODEL_COLS = ["model", "family", "input"]
+MODEL_COLS = MODEL_KEYS[:3]  # model, family, input: a model's identity apart from its strategy
 N_BOOT = 2000
 
 # What the study's tables show: (metric, header); DELTAS: the metrics whose change against `none`
@@ -47,7 +47,7 @@ def study_significance(run, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame
         df = read_predictions(p, classes)
         if df.empty:
             continue
-        for key, g in df.groupby(["model", "family", "input", "strategy", "seed"], sort=False):
+        for key, g in df.groupby([*MODEL_KEYS, "seed"], sort=False):
             by = {s: gs for s, gs in g.groupby("split")}
             if "test" not in by:
                 continue

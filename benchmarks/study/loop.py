@@ -18,14 +18,14 @@ from benchmarks.experiment import Experiment, build_inputs, merge_skipped
 from benchmarks.metrics.imbalance import TAIL_SHARE, study_metrics
 from benchmarks.prepare import load_dataset
 from benchmarks.registry import validate
-from benchmarks.runfolder import Timer, decode_predictions, empty_skipped, make_run_dir, write_run
+from benchmarks.runfolder import MODEL_KEYS, Timer, decode_predictions, empty_skipped, make_run_dir, write_run
 from benchmarks.study.subsets import draw_subset, ratio_dir, ratio_label, subset_id, subset_rows, target_counts
 from features.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
 STUDY_QUICK_EPOCHS = 8  # the quick profile's 12 epochs, cut to fit the study's many fits in minutes
-PRED_KEYS = ["model", "family", "input", "strategy", "seed"]
+PRED_KEYS = [*MODEL_KEYS, "seed"]
 
 
 class _Tagged:
