@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint speed gpu-check clean-cache
+.PHONY: install demo demo-check test lint speed gpu-check clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m benchmarks.run --dataset synthetic
+
+# The demo from a fresh cache (no checkpoint to resume), compared byte for byte with the reference.
+demo-check: $(STAMP)
+	rm -rf results/demo-check
+	$(PY) -m benchmarks.run --dataset synthetic --out results/demo-check --run-id run --cache-dir results/demo-check/cache
+	cmp results/demo-check/synthetic/run/metrics.csv results/reference/synthetic-demo/metrics.csv && echo "demo-check: metrics.csv matches the reference"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
