@@ -23,7 +23,7 @@ DEEP_DEFAULT = {"quick": ("small-cnn",), "paper": ()}
 STUDIES = ("imbalance",)
 IMBALANCE_PROFILES = ("exponential", "step")
 BACKENDS = ("librosa", "essentia")
-# --deep-input values, the keys of deep.frontend.FRONTENDS, listed here so that --help needs no torch.
+# --deep-input values, the keys of deep.frontend.FRONTENDS (listed here: a RunConfig needs no torch to be built).
 DEEP_INPUTS = ("mel", "stft", "mfcc", "cqt", "mel+cqt")
 # The imbalance study's models, sized for the generated corpus on a 2-core CPU: three fast classical
 # models and a small CNN.

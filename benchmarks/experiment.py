@@ -18,11 +18,11 @@ from benchmarks.config import RunConfig
 from benchmarks.datasets.base import LoadedDataset
 from benchmarks.families import FitContext, family_of, load_family
 from benchmarks.runfolder import SKIPPED_COLUMNS, Timer, empty_skipped
+from benchmarks.splits import SPLITS
 from features.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 FAMILY_ORDER = ("classical", "deep")  # inputs are built, and failures attributed, in this order
 
 

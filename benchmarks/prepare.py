@@ -65,7 +65,7 @@ def check_disk_for_spectrograms(cfg: RunConfig, ds: LoadedDataset) -> None:
     deep = [m for m in cfg.models if family_of(m) == "deep"]
     if not deep:
         return
-    from benchmarks.families import deep as family  # imports torch: only for runs with deep models
+    from benchmarks.families import deep as family  # the trainer, front-ends and stores: only for deep runs
     from deep.models import DEEP_MODELS
 
     if not any(family.input_plan(cfg, DEEP_MODELS[m]).source == "mel" for m in deep):

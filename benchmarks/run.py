@@ -93,8 +93,8 @@ def parse(argv=None) -> tuple[RunConfig, argparse.Namespace]:
 
 
 def run(cfg: RunConfig) -> Path:
-    """Validate `cfg`, produce its run folder (a comparison or a study), render the report; return the folder."""
-    cfg = validate(cfg)
+    """Produce the run folder of `cfg` (a comparison or a study; each validates `cfg`), render the report;
+    return the folder."""
     timer = Timer()
     producer = study.run if cfg.study == "imbalance" else comparison.run
     run_dir = producer(cfg, timer)

@@ -47,11 +47,12 @@ from features.errors import ConfigError, DatasetError
 from features.skipped import SKIPPED_COLUMNS, empty_skipped
 
 __all__ = [
-    "CURVES_COLUMNS", "METRIC_COLUMNS", "MODEL_KEYS", "PREDICTION_KEYS", "SKIPPED_COLUMNS", "SUBSET_COLUMNS",
-    "TASKS", "TIMINGS_COLUMNS", "Timer", "atomic_write_text", "csv_text", "decode_predictions", "empty_skipped",
-    "environment", "make_run_dir", "read_config", "read_metrics", "read_optional", "read_predictions",
-    "read_str_csv", "read_subsets", "require_columns", "to_float", "to_int", "write_csv", "write_json", "write_run",
-    "write_timings",
+    "CONFIG_FILE", "CURVES_COLUMNS", "CURVES_FILE", "METRICS_FILE", "METRIC_COLUMNS", "MODEL_KEYS",
+    "PREDICTIONS_FILE", "PREDICTION_KEYS", "SKIPPED_COLUMNS", "SKIPPED_FILE", "SUBSETS_FILE", "SUBSET_COLUMNS",
+    "TASKS", "TIMINGS_COLUMNS", "TIMINGS_FILE", "Timer", "atomic_write_text", "csv_text", "decode_predictions",
+    "empty_skipped", "environment", "make_run_dir", "read_config", "read_metrics", "read_optional",
+    "read_predictions", "read_str_csv", "read_subsets", "require_columns", "run_config", "split_counts", "to_float",
+    "to_int", "write_csv", "write_json", "write_run", "write_timings",
 ]
 
 MODEL_KEYS = ["model", "family", "input", "strategy"]
@@ -60,6 +61,9 @@ PREDICTION_KEYS = ["track_id", "split", *MODEL_KEYS, "seed"]
 CURVES_COLUMNS = ["model", "strategy", "seed", "epoch", "train_loss", "valid_score"]
 TIMINGS_COLUMNS = ["stage", "model", "seconds"]
 SUBSET_COLUMNS = ["label", "ratio", "seed", "class", "rank", "n_train", "n_groups", "target", "part", "subset"]
+# The files producers write (and the report reads), by name.
+CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE = "config.json", "metrics.csv", "predictions.csv"
+SKIPPED_FILE, CURVES_FILE, TIMINGS_FILE, SUBSETS_FILE = "skipped.csv", "curves.csv", "timings.csv", "subsets.csv"
 LIBRARIES = ("numpy", "scipy", "pandas", "scikit-learn", "imbalanced-learn", "xgboost", "librosa", "soundfile",
              "soxr", "torch", "essentia", "matplotlib", "mirbench")
 
@@ -107,6 +111,20 @@ def make_run_dir(out: str, dataset: str, run_id: str | None, cfg_dict: dict) -> 
     return run_dir
 
 
+def split_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Tracks per split of a TrackTable, for config.json's `n_tracks`."""
+    return {str(k): int(v) for k, v in table["split"].astype(str).value_counts().sort_index().items()}
+
+
+def run_config(cfg, ds, *, env: dict | None = None, **extra) -> dict:
+    """config.json of a run folder: the RunConfig `cfg` (`to_dict()`), the loaded dataset's task, classes
+    and split name, then `extra` (track counts, notes, ...), and the environment last (`env`, default
+    computed now)."""
+    return {**cfg.to_dict(), "models": list(cfg.models), "strategies": list(cfg.strategies), "task": ds.task,
+            "classes": ds.classes, "split_name": ds.split_name, **extra,
+            "environment": environment() if env is None else env}
+
+
 def write_run(run_dir: Path, *, config: dict, metrics: list[dict] | pd.DataFrame, predictions: pd.DataFrame | None,
               skipped: pd.DataFrame | None, curves: pd.DataFrame | None = None, timer: Timer | None = None,
               subsets: pd.DataFrame | None = None) -> Path:
@@ -119,23 +137,23 @@ def write_run(run_dir: Path, *, config: dict, metrics: list[dict] | pd.DataFrame
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_json(run_dir / "config.json", config)
-    write_csv(pd.DataFrame(metrics, columns=METRIC_COLUMNS), run_dir / "metrics.csv")
+    write_json(run_dir / CONFIG_FILE, config)
+    write_csv(pd.DataFrame(metrics, columns=METRIC_COLUMNS), run_dir / METRICS_FILE)
     if predictions is not None:
-        write_csv(predictions, run_dir / "predictions.csv")
+        write_csv(predictions, run_dir / PREDICTIONS_FILE)
     if subsets is not None:
-        write_csv(pd.DataFrame(subsets, columns=SUBSET_COLUMNS), run_dir / "subsets.csv")
+        write_csv(pd.DataFrame(subsets, columns=SUBSET_COLUMNS), run_dir / SUBSETS_FILE)
     skipped = skipped if skipped is not None and len(skipped) else empty_skipped()
-    write_csv(skipped[SKIPPED_COLUMNS], run_dir / "skipped.csv")
+    write_csv(skipped[SKIPPED_COLUMNS], run_dir / SKIPPED_FILE)
     if curves is not None and len(curves):
-        write_csv(curves, run_dir / "curves.csv")
+        write_csv(curves, run_dir / CURVES_FILE)
     if timer is not None:
         write_timings(run_dir, timer)
     return run_dir
 
 
 def write_timings(run_dir: Path, timer: Timer) -> None:
-    write_csv(pd.DataFrame(timer.rows, columns=TIMINGS_COLUMNS), Path(run_dir) / "timings.csv")
+    write_csv(pd.DataFrame(timer.rows, columns=TIMINGS_COLUMNS), Path(run_dir) / TIMINGS_FILE)
 
 
 class Timer:
@@ -193,7 +211,7 @@ def environment() -> dict:
             versions[lib] = None
     gpu = None
     try:
-        import torch  # only to name the GPU; a classical-only installation has no torch
+        import torch  # only to name the GPU: a report-only reader of this module need not import torch
 
         if torch.cuda.is_available():
             gpu = torch.cuda.get_device_name(0)
@@ -238,7 +256,7 @@ def to_int(s: pd.Series, what: str) -> pd.Series:
 
 def read_config(run_dir: Path) -> dict:
     """config.json of a run folder, {} when absent; DatasetError when it is not valid JSON."""
-    cpath = Path(run_dir) / "config.json"
+    cpath = Path(run_dir) / CONFIG_FILE
     if not cpath.is_file():
         return {}
     try:
@@ -276,9 +294,9 @@ def read_predictions(path: Path, classes: Sequence[str] | None = None) -> pd.Dat
     return df
 
 
-def read_optional(path: Path, cols: Sequence[str], numeric: Sequence[str] = (), *, log=None) -> pd.DataFrame | None:
-    """An optional file of the run folder, or None when absent or malformed (`log` warns why): a broken
-    side file leaves its section out instead of stopping the report."""
+def read_optional(path: Path, cols: Sequence[str], numeric: Sequence[str] = (), *, log) -> pd.DataFrame | None:
+    """An optional file of the run folder, or None when absent or malformed (`log`, a logger, warns why):
+    a broken side file leaves its section out instead of stopping the report."""
     if not path.is_file():
         return None
     try:
@@ -287,15 +305,14 @@ def read_optional(path: Path, cols: Sequence[str], numeric: Sequence[str] = (), 
         for c in numeric:
             df[c] = to_float(df[c], f"{path} column {c}")
     except (DatasetError, ValueError, pd.errors.ParserError) as e:
-        if log is not None:
-            log.warning("%s left out of the report: %s", path.name, e)
+        log.warning("%s left out of the report: %s", path.name, e)
         return None
     return df
 
 
 def read_subsets(run_dir: Path) -> pd.DataFrame | None:
     """subsets.csv of an imbalance study (text columns as written), or None when absent."""
-    path = Path(run_dir) / "subsets.csv"
+    path = Path(run_dir) / SUBSETS_FILE
     if not path.is_file():
         return None
     return pd.read_csv(path, dtype={"label": str, "class": str, "part": str}, keep_default_na=False)

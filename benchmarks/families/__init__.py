@@ -1,5 +1,6 @@
 """The model families of a run: classical (scikit-learn pipelines on hand-crafted features) and deep (CNNs
-on spectrograms or waveforms), loaded lazily so that a classical-only run never imports torch.
+on spectrograms or waveforms), loaded lazily so that a classical-only run never imports the deep family
+(its trainer, front-ends and input stores).
 
 Each family module offers the same functions:
 

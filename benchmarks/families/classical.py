@@ -23,6 +23,8 @@ from resampling import SAMPLERS
 
 log = logging.getLogger(__name__)
 
+STAGE = "features"  # the timings.csv stage of build_inputs
+
 
 def rows_for(feats: pd.DataFrame, track_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(matrix, track position per row) of the feature rows of `track_ids`, in that order.
@@ -50,13 +52,10 @@ def track_mean(probs: np.ndarray, owner: np.ndarray, n_tracks: int) -> np.ndarra
     return out / counts[:, None]
 
 
-
-STAGE = "features"
-
-
 def build_inputs(cfg: RunConfig, table: pd.DataFrame, models=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The feature matrix of every track of `table` (one row per track, or per excerpt), and the files
-    the extraction left out."""
+    the extraction left out. `models` is part of the families' shared signature: every classical model
+    reads the same matrix."""
     fconf = features.FEATURE_SETS[cfg.features]()
     excerpts = None
     if cfg.excerpts:

@@ -219,7 +219,7 @@ class DeepInputs:
         return f"DeepInputs(mel={self.mel!r}, waves={list(self.waves.values())!r})"
 
 
-STAGE = "spectrograms"
+STAGE = "spectrograms"  # the timings.csv stage of build_inputs
 
 
 def build_inputs(cfg: RunConfig, table, models=None) -> tuple[DeepInputs, pd.DataFrame | None]:
@@ -327,7 +327,9 @@ def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_
         return LOSSES[strategy](class_counts=counts, task=task), None
     if act == "batch-sampler":
         return None, ClassBalancedBatchSampler(y, batch_size, seed=seed)
-    sampler = SAMPLERS[strategy](random_state=seed)  # resample-tracks: whole training tracks, no synthesis
+    if act != "resample-tracks":  # pragma: no cover - Strategy checks its actions against DEEP_ACTIONS
+        raise ConfigError(f"strategy {strategy!r}: no deep action {act!r}")
+    sampler = SAMPLERS[strategy](random_state=seed)  # whole training tracks, no synthesis
     sampler.fit_resample(np.arange(len(y)).reshape(-1, 1).astype(float), y)
     return None, ResampledTracks(sampler.sample_indices_, seed)
 
@@ -388,8 +390,8 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
     ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan)
     res = trainer.fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
-              score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
-              frontend=frontend, checkpoint_dir=ckpt, resume=True, progress=False)
+                      score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
+                      frontend=frontend, checkpoint_dir=ckpt, resume=True, progress=False)
     log.info("%s (%s)/%s/seed %d: best validation score %.4f at epoch %d (%.1f%% of step time waiting for data)",
              model, plan.name, strategy, seed, res.best_score, res.best_epoch, 100 * res.data_wait_share)
     probs = {s: trainer.predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)

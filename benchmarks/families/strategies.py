@@ -14,6 +14,7 @@ from functools import cache
 
 from benchmarks.datasets.base import TASKS
 from features.errors import ConfigError
+from resampling import LOSSES, SAMPLERS
 
 ALL_TASKS = frozenset(TASKS)
 REFERENCE = "none"  # the strategy every other one is compared with
@@ -30,41 +31,39 @@ DEEP_ONLY = "it applies to deep models only"
 class Strategy:
     """One imbalance strategy.
 
-    kind: "none", "class-weight", "balanced-batch", "sampler" (a `resampling.SAMPLERS` entry) or "loss"
-    (a `resampling.LOSSES` entry). tasks: the targets it supports. classical / deep: the family's action
-    (one of CLASSICAL_ACTIONS / DEEP_ACTIONS), or None with the reason in classical_skip / deep_skip.
+    tasks: the targets it supports. classical / deep: the family's action (one of CLASSICAL_ACTIONS /
+    DEEP_ACTIONS), or None with the reason in classical_skip / deep_skip.
     """
 
     name: str
-    kind: str
     tasks: frozenset
     classical: str | None
     deep: str | None
     classical_skip: str = ""
     deep_skip: str = ""
-    doc: str = ""
+
+    def __post_init__(self) -> None:
+        if self.classical not in (*CLASSICAL_ACTIONS, None) or self.deep not in (*DEEP_ACTIONS, None):
+            raise ValueError(f"strategy {self.name!r}: unknown action {self.classical!r} / {self.deep!r}")
+        if (self.classical is None and not self.classical_skip) or (self.deep is None and not self.deep_skip):
+            raise ValueError(f"strategy {self.name!r}: a family that cannot use it needs the reason")
 
 
 @cache
 def strategies() -> dict[str, Strategy]:
     """name -> Strategy, in the order --help lists them: none, class-weight, balanced-batch, samplers, losses."""
-    from resampling import LOSSES, SAMPLERS  # resampling's losses import torch: only when the table is needed
-
     table = {
-        "none": Strategy("none", "none", ALL_TASKS, "none", "none", doc="no imbalance handling (the reference)"),
-        "class-weight": Strategy("class-weight", "class-weight", ALL_TASKS, "class-weight", "weighted-loss",
-                                 doc="inverse-frequency class weights (a weighted loss for deep models)"),
-        "balanced-batch": Strategy("balanced-batch", "balanced-batch", ALL_TASKS, None, "batch-sampler",
-                                   classical_skip=DEEP_ONLY, doc="class-balanced mini-batches"),
+        REFERENCE: Strategy(REFERENCE, ALL_TASKS, "none", "none"),  # no imbalance handling
+        # inverse-frequency class weights; a weighted loss for deep models
+        "class-weight": Strategy("class-weight", ALL_TASKS, "class-weight", "weighted-loss"),
+        "balanced-batch": Strategy("balanced-batch", ALL_TASKS, None, "batch-sampler", classical_skip=DEEP_ONLY),
     }
     for name, spec in SAMPLERS.items():
         deep = "resample-tracks" if name in RESAMPLING_FOR_DEEP else None
-        table[name] = Strategy(name, "sampler", frozenset(spec.tasks), "sampler", deep,
-                               deep_skip="" if deep else "it synthesises feature vectors, not spectrograms",
-                               doc=spec.doc)
+        table[name] = Strategy(name, frozenset(spec.tasks), "sampler", deep,
+                               deep_skip="" if deep else "it synthesises feature vectors, not spectrograms")
     for name, spec in LOSSES.items():
-        table.setdefault(name, Strategy(name, "loss", frozenset(spec.tasks), None, "loss", classical_skip=DEEP_ONLY,
-                                        doc=spec.doc))
+        table.setdefault(name, Strategy(name, frozenset(spec.tasks), None, "loss", classical_skip=DEEP_ONLY))
     return table
 
 

@@ -13,11 +13,17 @@ import pandas as pd
 
 from benchmarks import metrics as M
 from benchmarks.runfolder import (
+    CONFIG_FILE,
     CURVES_COLUMNS,
+    CURVES_FILE,
+    METRICS_FILE,
     MODEL_KEYS,
+    PREDICTIONS_FILE,
     SKIPPED_COLUMNS,
+    SKIPPED_FILE,
     TASKS,
     TIMINGS_COLUMNS,
+    TIMINGS_FILE,
     read_config,
     read_metrics,
     read_optional,
@@ -76,15 +82,15 @@ def load_run(run_dir: Path, n_boot: int = 2000) -> RunData:
     """Read a run folder (files described in `benchmarks.runfolder`) and compute the summary and
     significance tests."""
     run_dir = Path(run_dir)
-    mpath = run_dir / "metrics.csv"
+    mpath = run_dir / METRICS_FILE
     if not mpath.is_file():
         raise DatasetError(f"{run_dir} has no metrics.csv: not a run folder (results/<dataset>/<run-id>)")
     metrics = read_metrics(mpath)
     if metrics.empty:
         raise DatasetError(f"{mpath} holds no rows")
-    cpath = run_dir / "config.json"
+    cpath = run_dir / CONFIG_FILE
     config: dict = read_config(run_dir)
-    ppath = run_dir / "predictions.csv"
+    ppath = run_dir / PREDICTIONS_FILE
     classes = config.get("classes")
     preds = read_predictions(ppath, classes) if ppath.is_file() else None
     task = config.get("task")
@@ -114,10 +120,10 @@ def load_run(run_dir: Path, n_boot: int = 2000) -> RunData:
         n_models = preds.loc[preds["split"] == split, MODEL_KEYS].drop_duplicates().shape[0]
         if n_models >= 2:
             run.significance = M.significance(preds, classes, task, split=split, n_boot=n_boot)
-    run.skipped = read_optional(run_dir / "skipped.csv", SKIPPED_COLUMNS, log=log)
-    run.curves = read_optional(run_dir / "curves.csv", CURVES_COLUMNS, ["epoch", "train_loss", "valid_score"],
+    run.skipped = read_optional(run_dir / SKIPPED_FILE, SKIPPED_COLUMNS, log=log)
+    run.curves = read_optional(run_dir / CURVES_FILE, CURVES_COLUMNS, ["epoch", "train_loss", "valid_score"],
                                log=log)
-    run.timings = read_optional(run_dir / "timings.csv", TIMINGS_COLUMNS, ["seconds"], log=log)
+    run.timings = read_optional(run_dir / TIMINGS_FILE, TIMINGS_COLUMNS, ["seconds"], log=log)
     return run
 
 

@@ -14,6 +14,7 @@ from benchmarks.report.base import Section, SectionFn
 from benchmarks.report.load import RunData, load_run
 from benchmarks.report.sections import SECTIONS
 from benchmarks.report.tables import write
+from benchmarks.runfolder import METRICS_FILE
 from features.errors import DatasetError, ToolkitError
 
 log = logging.getLogger("benchmarks.report")
@@ -93,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     ns = parser.parse_args(argv)
     prog = parser.prog
-    if not (ns.run_dir / "metrics.csv").is_file():
+    if not (ns.run_dir / METRICS_FILE).is_file():
         print(f"{prog}: error: {ns.run_dir} has no metrics.csv (expected a run folder results/<dataset>/<run-id>)",
               file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmarks.metrics import Pair, nanmean, run_bootstrap, tune_thresholds
 from benchmarks.metrics.imbalance import decisions, paired_diff_fn
-from benchmarks.runfolder import MODEL_KEYS, decode_predictions, read_predictions, read_subsets
+from benchmarks.runfolder import MODEL_KEYS, PREDICTIONS_FILE, decode_predictions, read_predictions, read_subsets
 
 MODEL_COLS = MODEL_KEYS[:3]  # model, family, input: a model's identity apart from its strategy
 N_BOOT = 2000
@@ -41,7 +41,7 @@ def study_significance(run, n_boot: int = N_BOOT, seed: int = 0) -> pd.DataFrame
     parts = subset_parts(run)
     decoded: dict[tuple, dict] = {}
     for r in info.get("runs", []):
-        p = run.run_dir / r["dir"] / "predictions.csv"
+        p = run.run_dir / r["dir"] / PREDICTIONS_FILE
         if not p.is_file():
             continue
         df = read_predictions(p, classes)

@@ -11,14 +11,24 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmarks.comparison import run_config, split_counts
 from benchmarks.config import RunConfig
 from benchmarks.datasets.base import LoadedDataset
 from benchmarks.experiment import Experiment, build_inputs, merge_skipped
+from benchmarks.families.strategies import REFERENCE
 from benchmarks.metrics.imbalance import TAIL_SHARE, study_metrics
 from benchmarks.prepare import load_dataset
 from benchmarks.registry import validate
-from benchmarks.runfolder import MODEL_KEYS, Timer, decode_predictions, empty_skipped, make_run_dir, write_run
+from benchmarks.runfolder import (
+    MODEL_KEYS,
+    Timer,
+    decode_predictions,
+    empty_skipped,
+    environment,
+    make_run_dir,
+    run_config,
+    split_counts,
+    write_run,
+)
 from benchmarks.study.subsets import draw_subset, ratio_dir, ratio_label, subset_id, subset_rows, target_counts
 from features.errors import DatasetError
 
@@ -41,8 +51,8 @@ class _Tagged:
 def study_config(cfg: RunConfig) -> tuple[RunConfig, list[str]]:
     """The study's settings: `none` first among the strategies, fewer epochs under `quick`; with notes."""
     notes = []
-    strategies = tuple(dict.fromkeys(("none", *cfg.strategies)))
-    if "none" not in cfg.strategies:
+    strategies = tuple(dict.fromkeys((REFERENCE, *cfg.strategies)))
+    if REFERENCE not in cfg.strategies:
         notes.append("strategy none added: it is the reference every strategy is compared with")
     epochs = cfg.epochs
     if epochs is None and cfg.profile == "quick":
@@ -148,13 +158,14 @@ def run(cfg: RunConfig, timer: Timer | None = None) -> Path:
     notes += exp_notes
 
     skipped = merge_skipped(ds.skipped, inputs.skipped)
+    env = environment()
     runs, all_metrics = [], []
     for ratio in ratios:
         label, name = ratio_label(cfg.dataset, ratio), ratio_dir(ratio)
         data = per_ratio[ratio]
         n_tracks = {"train (subset, per seed)": data["n_train"], **split_counts(rest)}
         preds = [p for p in data["preds"] if len(p)]
-        write_run(run_dir / name, config=run_config(cfg, ds, dataset_label=label, imbalance_ratio=ratio,
+        write_run(run_dir / name, config=run_config(cfg, ds, env=env, dataset_label=label, imbalance_ratio=ratio,
                                                     n_tracks=n_tracks, notes=notes),
                   metrics=data["metrics"], predictions=pd.concat(preds, ignore_index=True) if preds else pd.DataFrame(),
                   skipped=skipped, curves=pd.concat(data["curves"], ignore_index=True) if data["curves"] else None)
@@ -163,6 +174,6 @@ def run(cfg: RunConfig, timer: Timer | None = None) -> Path:
 
     imbalance = {"ratios": [r for r in ratios if r is not None], "profile": cfg.imbalance_profile,
                  "tail_share": TAIL_SHARE, "runs": runs}
-    return write_run(run_dir, config=run_config(cfg, ds, n_tracks=split_counts(table), imbalance=imbalance,
-                                                notes=notes),
+    return write_run(run_dir, config=run_config(cfg, ds, env=env, n_tracks=split_counts(table),
+                                                imbalance=imbalance, notes=notes),
                      metrics=all_metrics, predictions=None, skipped=skipped, timer=timer, subsets=subsets)
