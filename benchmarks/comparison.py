@@ -10,7 +10,7 @@ from benchmarks.config import RunConfig
 from benchmarks.experiment import Experiment
 from benchmarks.prepare import check_disk_for_spectrograms, load_dataset
 from benchmarks.registry import validate
-from benchmarks.runfolder import Timer, make_run_dir, run_config, split_counts, write_run
+from benchmarks.runfolder import Timer, new_run_dir, run_config, split_counts, write_run
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,12 @@ def run(cfg: RunConfig, timer: Timer | None = None) -> Path:
     """Run the comparison described by `cfg` (validated here); return the run folder."""
     timer = timer or Timer()
     cfg = validate(cfg)
-    run_dir = make_run_dir(cfg.out, cfg.dataset, cfg.run_id, cfg.to_dict())
-    log.info("run folder: %s", run_dir)
-    with timer("dataset"):
-        ds = load_dataset(cfg)
-    check_disk_for_spectrograms(cfg, ds)
-    res = Experiment(cfg, ds, timer).run()
-    config = run_config(cfg, ds, n_tracks=split_counts(res.table), notes=res.notes)
-    return write_run(run_dir, config=config, metrics=res.metrics, predictions=res.predictions, skipped=res.skipped,
-                     curves=res.curves, timer=timer)
+    with new_run_dir(cfg.out, cfg.dataset, cfg.run_id, cfg.to_dict()) as run_dir:
+        log.info("run folder: %s", run_dir)
+        with timer("dataset"):
+            ds = load_dataset(cfg)
+        check_disk_for_spectrograms(cfg, ds)
+        res = Experiment(cfg, ds, timer).run()
+        config = run_config(cfg, ds, n_tracks=split_counts(res.table), notes=res.notes)
+        return write_run(run_dir, config=config, metrics=res.metrics, predictions=res.predictions,
+                         skipped=res.skipped, curves=res.curves, timer=timer)

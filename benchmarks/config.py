@@ -53,6 +53,7 @@ class RunConfig:
     run_id: str | None = None
     n_jobs: int = -1
     cache: bool = True
+    resume: bool = True  # deep: continue a fit from its checkpoint when data, settings and model code match
     cache_dir: str | None = None
     # deep settings: None takes the profile's value
     epochs: int | None = None
@@ -130,9 +131,12 @@ def _coerce(name: str, value):
         kind = TUPLE_FIELDS[name]
         items = value.split(",") if isinstance(value, str) else list(value)
         try:
-            return tuple(kind(str(v).strip()) if kind is not str else str(v).strip() for v in items if str(v).strip())
+            out = tuple(kind(str(v).strip()) if kind is not str else str(v).strip() for v in items if str(v).strip())
         except ValueError:
             raise ConfigError(f"{name}={value!r} must be a comma-separated list of {kind.__name__}") from None
+        if not out:  # an empty value given on purpose is a mistake, not "the default"
+            raise ConfigError(f"{name}={value!r} lists nothing; name at least one, or leave the setting out")
+        return out
     if name == "dataset_options":
         if isinstance(value, dict):
             return tuple(sorted((str(k), str(v)) for k, v in value.items()))

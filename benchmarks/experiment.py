@@ -118,9 +118,11 @@ class Experiment:
         split_col = table["split"].astype(str)
         splits = {s: table.loc[split_col == s, "track_id"].tolist() for s in SPLITS}
         targets = {s: y_all[(split_col == s).to_numpy()] for s in splits}
+        paths = {s: table.loc[split_col == s, "path"].astype(str).tolist() for s in SPLITS}
         if not splits["train"] or not splits["test"]:
             raise DatasetError("no training or no test track left after skipping bad files")
-        ctx = FitContext(cfg=cfg, task=ds.task, classes=ds.classes, splits=splits, targets=targets, note=self.note)
+        ctx = FitContext(cfg=cfg, task=ds.task, classes=ds.classes, splits=splits, targets=targets, note=self.note,
+                         paths=paths)
 
         metric_rows: list[dict] = []
         pred_frames: list[pd.DataFrame] = []

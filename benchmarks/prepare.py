@@ -19,6 +19,8 @@ from features.errors import AudioLoadError, ConfigError
 
 log = logging.getLogger(__name__)
 
+SEEDED_SPLITS = ("random",)  # the dataset splits drawn from --split-seed; every other split is fixed
+
 
 def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
     """Move tracks shorter than `min_duration` seconds (by their header) to `ds.skipped`, with the reason.
@@ -50,6 +52,9 @@ def load_dataset(cfg: RunConfig) -> LoadedDataset:
     """The dataset of `cfg` on its split, short files skipped; ConfigError when the split lacks train/test."""
     module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
     ds = drop_short(module.load(split=cfg.split, seed=cfg.split_seed), cfg.min_duration)
+    if cfg.split_seed != 0 and ds.split_name not in SEEDED_SPLITS:
+        raise ConfigError(f"--split-seed {cfg.split_seed} has no effect on the fixed split {ds.split_name!r} of "
+                          f"{cfg.dataset}; drop it, or choose a seeded split (--split random) if the dataset has one")
     splits = set(ds.table["split"].astype(str))
     if not {"train", "test"} <= splits:
         raise ConfigError(

@@ -22,6 +22,34 @@ def registries() -> dict[str, list[str]]:
             "losses": list(LOSSES), "strategies": list(strategies())}
 
 
+# Settings that act on one kind of model or mode only: (flag, field, the group it acts on). A setting changed
+# from its default where its group is absent would be silently ignored, so it stops the run instead.
+ONLY_FOR = [
+    ("--features", "features", "classical"), ("--backend", "backend", "classical"),
+    ("--excerpts", "excerpts", "classical"), ("--excerpt-overlap", "excerpt_overlap", "excerpts"),
+    ("--tune", "tune", "classical"),
+    ("--epochs", "epochs", "deep"), ("--batch-size", "batch_size", "deep"), ("--lr", "lr", "deep"),
+    ("--chunk-s", "chunk_s", "deep"), ("--deep-input", "deep_input", "deep"), ("--augment", "augment", "deep"),
+    ("--device", "device", "deep"), ("--no-resume", "resume", "deep"),
+    ("--imbalance-ratio", "imbalance_ratios", "study"), ("--imbalance-profile", "imbalance_profile", "study"),
+]
+GROUP_WORDS = {"classical": "it acts on classical models and this run has none",
+               "deep": "it acts on deep models and this run has none",
+               "excerpts": "it acts on excerpts and --excerpts is not given",
+               "study": "it acts on the imbalance study and --study is not given"}
+
+
+def no_effect(cfg: RunConfig, models) -> None:
+    """ConfigError for the first setting that would change nothing in this run (see ONLY_FOR)."""
+    present = {"classical": any(m in BASELINES for m in models), "deep": any(m not in BASELINES for m in models),
+               "excerpts": cfg.excerpts is not None, "study": cfg.study is not None}
+    defaults = RunConfig()
+    for flag, name, group in ONLY_FOR:
+        if not present[group] and getattr(cfg, name) != getattr(defaults, name):
+            raise ConfigError(f"{flag} has no effect: {GROUP_WORDS[group]} (models: {', '.join(models)}); "
+                              f"drop it or change the run")
+
+
 def _choice(what: str, value, valid) -> None:
     if value not in valid:
         raise ConfigError(f"unknown {what} {value!r}; choose from {', '.join(map(str, valid))}")
@@ -52,6 +80,7 @@ def validate(cfg: RunConfig) -> RunConfig:
                 f"for {task}-label data choose from {', '.join(names_for(task))}"
             )
     _choice("deep input", cfg.deep_input, reg["deep inputs"])
+    no_effect(cfg, models)
     if cfg.backend == "essentia":
         try:
             import essentia  # noqa: F401  (an optional extra: imported only when asked for)

@@ -70,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--out", help="results folder (default: results)")
     a("--run-id", help="name of the run folder (default: time stamp and config hash)")
     a("--n-jobs", type=int, help="worker processes for features and models (default: all cores)")
-    a("--no-cache", dest="cache", action="store_false", default=None, help="recompute features and spectrograms")
+    a("--no-cache", dest="cache", action="store_false", default=None,
+      help="recompute features and spectrograms, and train deep models from scratch")
+    a("--resume", action=argparse.BooleanOptionalAction, default=None,
+      help="deep: continue a fit from its checkpoint when its data, settings and model code are unchanged "
+           "(default); --no-resume trains from scratch")
     a("--cache-dir", help="cache folder (default: $MIRBENCH_CACHE or ./.cache/mirbench)")
     a("-v", "--verbose", action="store_true", help="debug logging")
     return p
@@ -141,6 +145,11 @@ def main(argv=None) -> int:
         return 2
     except ToolkitError as e:
         print(f"python -m benchmarks.run: failed: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a library error: one line saying what failed, the traceback only with -v
+        logging.getLogger("benchmarks.run").debug("traceback", exc_info=True)
+        print(f"python -m benchmarks.run: failed: {type(e).__name__}: {e}"
+              + ("" if ns.verbose else " (rerun with -v for the traceback)"), file=sys.stderr)
         return 1
     table = (run_dir / "table.md").read_text() if (run_dir / "table.md").exists() else ""
     print(table)

@@ -33,9 +33,11 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from importlib import metadata
 from pathlib import Path
 
@@ -50,7 +52,7 @@ __all__ = [
     "CONFIG_FILE", "CURVES_COLUMNS", "CURVES_FILE", "METRICS_FILE", "METRIC_COLUMNS", "MODEL_KEYS",
     "PREDICTIONS_FILE", "PREDICTION_KEYS", "SKIPPED_COLUMNS", "SKIPPED_FILE", "SUBSETS_FILE", "SUBSET_COLUMNS",
     "TASKS", "TIMINGS_COLUMNS", "TIMINGS_FILE", "Timer", "atomic_write_text", "csv_text", "decode_predictions",
-    "empty_skipped", "environment", "make_run_dir", "read_config", "read_metrics", "read_optional",
+    "empty_skipped", "environment", "make_run_dir", "new_run_dir", "read_config", "read_metrics", "read_optional",
     "read_predictions", "read_str_csv", "read_subsets", "require_columns", "run_config", "split_counts", "to_float",
     "to_int", "write_csv", "write_json", "write_run", "write_timings",
 ]
@@ -95,6 +97,23 @@ def write_json(path: Path, data: dict) -> None:
 
 def config_hash(d: dict) -> str:
     return hashlib.sha1(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+@contextmanager
+def new_run_dir(out: str, dataset: str, run_id: str | None, cfg_dict: dict) -> Iterator[Path]:
+    """`make_run_dir`, as a context: when the body fails before a file is written, the folder and the parents
+    it created are removed again, so a run refused after start-up leaves no empty run folder behind."""
+    missing = [p for p in (Path(out), Path(out) / dataset) if not p.exists()]
+    run_dir = make_run_dir(out, dataset, run_id, cfg_dict)
+    try:
+        yield run_dir
+    except BaseException:
+        if run_dir.is_dir() and not any(p.is_file() for p in run_dir.rglob("*")):
+            shutil.rmtree(run_dir, ignore_errors=True)
+            for p in reversed(missing):
+                with suppress(OSError):
+                    p.rmdir()  # only if still empty
+        raise
 
 
 def make_run_dir(out: str, dataset: str, run_id: str | None, cfg_dict: dict) -> Path:

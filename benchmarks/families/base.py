@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,8 +15,9 @@ class FitContext:
     """The data of one experiment, shared by every fit in it.
 
     splits: track ids per split ('train', 'valid', 'test'); targets: per split, class indices (n,) or
-    multi-hot (n, C) aligned with `splits`; classes: ordered class names; task: 'single' or 'multi';
-    note: records a sentence for config.json's notes (a strategy skipped, an input overridden).
+    multi-hot (n, C) aligned with `splits`; paths: per split, the audio files aligned with `splits`;
+    classes: ordered class names; task: 'single' or 'multi'; note: records a sentence for config.json's
+    notes (a strategy skipped, an input overridden, a fit resumed).
     """
 
     cfg: RunConfig
@@ -25,3 +26,4 @@ class FitContext:
     splits: dict[str, list[str]]
     targets: dict[str, np.ndarray]
     note: Callable[[str], None]
+    paths: dict[str, list[str]] = field(default_factory=dict)

@@ -18,10 +18,12 @@ sampling of whole tracks; synthetic samplers such as SMOTE do not apply to spect
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import math
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +44,7 @@ from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
 from deep.models import DEEP_MODELS
 from deep.train import AugmentConfig, TrainConfig
 from features import SpecConfig, spectrogram
-from features.cache import resolve_root
+from features.cache import file_key, resolve_root
 from features.errors import ConfigError
 from features.waveform import waveform_store
 from resampling import LOSSES, SAMPLERS
@@ -334,13 +336,34 @@ def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_
     return None, ResampledTracks(sampler.sample_indices_, seed)
 
 
+def learned_from(ctx: FitContext) -> str:
+    """A fingerprint of everything a fit learns from: per training and validation track its id, its file's
+    identity (`features.cache.file_key`: path, size, modification time, as the feature cache keys it) and
+    its target, in split order, and the class names."""
+    h = hashlib.sha1(json.dumps(ctx.classes).encode())
+    for split in ("train", "valid"):
+        ids, paths = ctx.splits.get(split, []), ctx.paths.get(split, [])
+        y = np.ascontiguousarray(ctx.targets.get(split, np.zeros(0)), dtype=np.int64)
+        h.update(json.dumps([split, ids, [file_key(p) for p in paths]]).encode("utf-8", "surrogateescape"))
+        h.update(y.tobytes())
+    return h.hexdigest()
+
+
+def model_code(net: nn.Module) -> str:
+    """A version of the model's code: its module's source and its layer structure (`repr`)."""
+    source = inspect.getsource(sys.modules[type(net).__module__])
+    return hashlib.sha1((source + repr(net)).encode()).hexdigest()[:16]
+
+
 def checkpoint_dir(cfg: RunConfig, ctx: FitContext, model: str, strategy: str, seed: int, tc,
-                   plan: InputPlan | None = None) -> Path:
-    """One folder per (dataset, split content, model, input, strategy, seed, settings): a rerun resumes there."""
+                   plan: InputPlan | None = None, net: nn.Module | None = None) -> Path:
+    """One folder per identity of a fit: the data it learns from (`learned_from`), the dataset and its
+    options, the front-end and input, the model and its code version, the training config, strategy and
+    seed. A rerun resumes there only if all of these are the same."""
     ident = {
-        "dataset": cfg.dataset, "model": model, "strategy": strategy, "seed": seed, "profile": cfg.profile,
-        "train": tc.to_dict(), "spec": spec_config(cfg).to_dict(),
-        "tracks": hashlib.sha1(json.dumps(ctx.splits, sort_keys=True).encode()).hexdigest(),
+        "dataset": cfg.dataset, "dataset_options": dict(cfg.dataset_options), "model": model, "strategy": strategy,
+        "seed": seed, "profile": cfg.profile, "train": tc.to_dict(), "spec": spec_config(cfg).to_dict(),
+        "data": learned_from(ctx), "model_code": model_code(net) if net is not None else None,
     }
     if plan is not None:
         ident["input"] = plan.to_dict()
@@ -388,10 +411,14 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
     torch.manual_seed(seed)
     net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
-    ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan)
+    ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan, net)
+    resume = cfg.resume and cfg.cache  # --no-cache also trains from scratch
     res = trainer.fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
                       score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
-                      frontend=frontend, checkpoint_dir=ckpt, resume=True, progress=False)
+                      frontend=frontend, checkpoint_dir=ckpt, resume=resume, progress=False)
+    if res.resumed_from_epoch:
+        ctx.note(f"{model} ({plan.name}), strategy {strategy}, seed {seed}: resumed from its checkpoint after epoch "
+                 f"{res.resumed_from_epoch} ({ckpt.name}: same data, settings and model code); --no-resume retrains")
     log.info("%s (%s)/%s/seed %d: best validation score %.4f at epoch %d (%.1f%% of step time waiting for data)",
              model, plan.name, strategy, seed, res.best_score, res.best_epoch, 100 * res.data_wait_share)
     probs = {s: trainer.predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)

@@ -24,7 +24,7 @@ from benchmarks.runfolder import (
     decode_predictions,
     empty_skipped,
     environment,
-    make_run_dir,
+    new_run_dir,
     run_config,
     split_counts,
     write_run,
@@ -85,8 +85,13 @@ def run(cfg: RunConfig, timer: Timer | None = None) -> Path:
     """Run the imbalance study described by `cfg` (see `benchmarks.study`); return the run folder."""
     timer = timer or Timer()
     cfg, notes = study_config(validate(cfg))
-    run_dir = make_run_dir(cfg.out, cfg.dataset, cfg.run_id, cfg.to_dict())
-    log.info("imbalance study, run folder: %s", run_dir)
+    with new_run_dir(cfg.out, cfg.dataset, cfg.run_id, cfg.to_dict()) as run_dir:
+        log.info("imbalance study, run folder: %s", run_dir)
+        return produce(cfg, notes, run_dir, timer)
+
+
+def produce(cfg: RunConfig, notes: list[str], run_dir: Path, timer: Timer) -> Path:
+    """The study of `cfg` (after `study_config`, whose `notes` it extends) written into `run_dir`."""
     with timer("dataset"):
         ds = load_dataset(cfg)
     inputs = build_inputs(cfg, ds.table, cfg.models, timer)

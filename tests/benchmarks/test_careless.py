@@ -1,0 +1,80 @@
+"""Careless input stops with exit code 2 and one line naming the value, before any work, and leaves no empty
+run folder behind; a setting that would change nothing is refused instead of silently ignored."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from benchmarks import comparison
+from benchmarks.run import main
+
+SR = 22050
+
+
+@pytest.fixture(scope="module")
+def pinned_folder(tmp_path_factory):
+    """A folder dataset with a split.csv (a fixed split): 2 classes x 6 clips."""
+    root = tmp_path_factory.mktemp("pinned")
+    rows = []
+    for c in range(2):
+        for i in range(6):
+            rel = f"c{c}/t{i}.wav"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            t = np.arange(SR) / SR
+            sf.write(root / rel, (0.3 * np.sin(2 * np.pi * (200 + 300 * c + i) * t)).astype(np.float32), SR)
+            rows.append({"path": rel, "split": ["train", "train", "train", "train", "valid", "test"][i]})
+    pd.DataFrame(rows).to_csv(root / "split.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--models", ""], "models='' lists nothing"),
+    (["--strategies", " , "], "lists nothing"),
+    (["--models", "small-cnn", "--tune"], "--tune has no effect"),
+    (["--models", "small-cnn", "--excerpts", "2"], "--excerpts has no effect"),
+    (["--models", "lr", "--epochs", "3"], "--epochs has no effect"),
+    (["--models", "lr", "--no-resume"], "--no-resume has no effect"),
+    (["--models", "lr", "--excerpt-overlap", "0.25"], "--excerpt-overlap has no effect"),
+    (["--models", "lr", "--imbalance-ratio", "50"], "--imbalance-ratio has no effect"),
+    (["--models", "lr", "--imbalance-profile", "step"], "--imbalance-profile has no effect"),
+])
+def test_a_setting_that_changes_nothing_stops_the_run(argv, says, tmp_path, capsys):
+    code = main(["--dataset", "synthetic", "--data-dir", str(tmp_path / "d"), "--out", str(tmp_path / "r"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and says in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists() and not (tmp_path / "d").exists()  # no work, no folder
+
+
+def test_split_seed_on_a_fixed_split_stops_and_leaves_no_run_folder(pinned_folder, tmp_path, capsys):
+    out = tmp_path / "results"
+    code = main(["--dataset", "folder", "--data-dir", str(pinned_folder), "--models", "lr", "--split-seed", "3",
+                 "--out", str(out), "--cache-dir", str(tmp_path / "c")])
+    assert code == 2 and "--split-seed 3 has no effect on the fixed split 'pinned'" in capsys.readouterr().err
+    assert not out.exists()
+    # The same run without the flag works (the refusal is about the flag, not the data).
+    assert main(["--dataset", "folder", "--data-dir", str(pinned_folder), "--models", "lr", "--out", str(out),
+                 "--cache-dir", str(tmp_path / "c"), "--n-jobs", "1"]) == 0
+
+
+def test_missing_dataset_leaves_no_empty_run_folder(tmp_path, capsys):
+    out = tmp_path / "results"
+    assert main(["--dataset", "gtzan", "--data-dir", str(tmp_path / "nowhere"), "--models", "lr",
+                 "--out", str(out)]) == 2
+    assert "gtzan" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_library_error_is_one_line_not_a_traceback(pinned_folder, tmp_path, capsys, monkeypatch):
+    def boom(self):
+        raise ValueError("Found array with 0 sample(s)")
+
+    monkeypatch.setattr(comparison.Experiment, "run", boom)
+    out = tmp_path / "results"
+    code = main(["--dataset", "folder", "--data-dir", str(pinned_folder), "--models", "lr", "--out", str(out),
+                 "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "failed: ValueError: Found array with 0 sample(s) (rerun with -v for the traceback)" in err
+    assert "Traceback" not in err
+    assert not out.exists()
