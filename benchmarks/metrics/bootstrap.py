@@ -4,9 +4,10 @@ with a percentile 95% interval from resampling tracks with replacement.
 A resample is a row of integer weights (how often each track is drawn); the weighted statistics
 below (accuracy, macro-F1, per-label AP) reduce to the point metrics of `benchmarks.metrics.point`
 with all weights 1, so the observed difference is the difference of the reported numbers.
-`run_bootstrap` runs any such statistic over seed pairs (`Pair`) of two models; `paired_bootstrap`
-is the one-pair form on class indices, and `benchmarks.metrics.significance` the form on a
-predictions table.
+`run_bootstrap` runs any such statistic over seed pairs (`Pair`) of two models (`bootstrap_tests`
+adds a two-sided bootstrap p-value, `bootstrap_p`, and `holm` adjusts a family of them);
+`paired_bootstrap` is the one-pair form on class indices, and `benchmarks.metrics.significance` the
+form on a predictions table.
 """
 
 from __future__ import annotations
@@ -129,12 +130,12 @@ class WeightedMAP:
         return out
 
 
-def run_bootstrap(pairs: list[Pair], n_units: int, stat_fns, n_boot: int, seed: int):
-    """Observed difference and percentile 95% interval for each statistic.
+def bootstrap_tests(pairs: list[Pair], n_units: int, stat_fns, n_boot: int, seed: int):
+    """Observed difference, percentile 95% interval and two-sided bootstrap p-value per statistic.
 
     stat_fns: list of callables f(pair, W) -> (B,) difference a - b per resample, W (B, n_pair) the
     weights of the pair's rows. The statistic of several seed pairs is the mean over the pairs.
-    Returns a list of (delta, lo, hi).
+    Returns a list of (delta, lo, hi, p), p from `bootstrap_p` on the resampled differences.
     """
     rng = np.random.default_rng(seed)
     rows = max(len(p.tidx) for p in pairs)
@@ -154,8 +155,47 @@ def run_bootstrap(pairs: list[Pair], n_units: int, stat_fns, n_boot: int, seed: 
         d = np.concatenate(d)
         d = d[np.isfinite(d)]
         lo, hi = (np.percentile(d, [2.5, 97.5]) if len(d) else (np.nan, np.nan))
-        out.append((float(obs), float(lo), float(hi)))
+        out.append((float(obs), float(lo), float(hi), bootstrap_p(d)))
     return out
+
+
+def bootstrap_p(draws: np.ndarray) -> float:
+    """Two-sided bootstrap p-value of "the difference is 0" from resampled differences (a - b).
+
+    p = 2 * min(share of draws <= 0, share of draws >= 0), clipped to [1/B, 1] with B the number of
+    finite draws: about the smallest alpha at which the percentile (1 - alpha) interval reaches 0, so
+    p < 0.05 where the 95% interval excludes 0 (up to the percentile's interpolation). Differences
+    are a - b (model - reference in `significance`); p is symmetric in the sign, so swapping a and b
+    gives the same p. NaN without a finite draw.
+    """
+    d = np.asarray(draws, dtype=np.float64)
+    d = d[np.isfinite(d)]
+    if not len(d):
+        return float("nan")
+    p = 2 * min(np.mean(d <= 0), np.mean(d >= 0))
+    return float(np.clip(p, 1 / len(d), 1.0))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (step-down): the i-th smallest of m finite p-values becomes
+    max over j <= i of min(1, (m - j + 1) p_(j)). Reject at level alpha where the adjusted p <= alpha;
+    this controls the family-wise error rate over the m tests. NaN entries stay NaN and do not count."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = len(ok)
+    if not m:
+        return out
+    order = ok[np.argsort(p[ok], kind="stable")]
+    adjusted = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    out[order] = np.maximum.accumulate(adjusted)
+    return out
+
+
+def run_bootstrap(pairs: list[Pair], n_units: int, stat_fns, n_boot: int, seed: int):
+    """Observed difference and percentile 95% interval for each statistic (`bootstrap_tests` without
+    the p-value). Returns a list of (delta, lo, hi)."""
+    return [t[:3] for t in bootstrap_tests(pairs, n_units, stat_fns, n_boot, seed)]
 
 
 def accuracy_diff(pair: Pair, W: np.ndarray) -> np.ndarray:

@@ -37,6 +37,13 @@ Conventions (those of scikit-learn unless noted)
   average, a warning names it, and `n_auc_classes` (single) / `n_eval_labels` (multi) says how many
   classes were averaged. Multi-label F1 macro uses the same label set as mAP; micro and per-sample
   averages use every label.
+- Top-k metrics rank classes by score, ties broken by class order (so top-1 is the argmax, i.e.
+  accuracy). Single-label `top{k}_accuracy` (k in `SINGLE_TOP_K`): share of tracks whose true class
+  is among the k highest-scored, left out for k >= C (always 1). Multi-label, over the tracks with at
+  least one true tag (k in `TOP_K`, left out for k > C): `recall@k`, the share of a track's true
+  tags found in its top k (tag recall); `hit_rate@k`, the share of tracks with at least one true
+  tag in the top k (what the FMA study reports as "Recall@3"); `precision@k`, the share of the top
+  k that are true.
 - Lower is better for the metrics in `LOWER_IS_BETTER`; counts (`COUNT_METRICS`) are not scores.
 """
 
@@ -57,8 +64,10 @@ log = logging.getLogger(__name__)
 
 GROUP_KEYS = ["dataset", "split", *MODEL_KEYS]
 
+SINGLE_TOP_K = (3, 5)
 SINGLE_METRICS = [
     "accuracy",
+    *[f"top{k}_accuracy" for k in SINGLE_TOP_K],
     "balanced_accuracy",
     "macro_f1",
     "weighted_f1",
@@ -85,6 +94,7 @@ MULTI_METRICS = [
     "coverage_error",
     "lrap",
     *[f"recall@{k}" for k in TOP_K],
+    *[f"hit_rate@{k}" for k in TOP_K],
     *[f"precision@{k}" for k in TOP_K],
     "n_eval_labels",
 ]
@@ -96,12 +106,24 @@ COUNT_METRICS = frozenset({"n_auc_classes", "n_eval_labels"})
 MAIN_METRIC = {"single": "accuracy", "multi": "map"}
 
 
+def _top_k_of(name: str) -> int | None:
+    """k of a top-k metric name ("top3_accuracy", "recall@3", "hit_rate@3", "precision@3"), else None."""
+    if name.startswith("top") and name.endswith("_accuracy"):
+        return int(name[3:-len("_accuracy")])
+    head, at, k = name.partition("@")
+    return int(k) if at and head in ("recall", "hit_rate", "precision") else None
+
 
 def metric_names(task: str, classes: Sequence[str]) -> list[str]:
-    """Every metric name a run of `task` writes, in the fixed order: the task's list, then per class."""
+    """Every metric name a run of `task` writes, in the fixed order: the task's list (less the top-k
+    entries left out for this number of classes), then per class."""
     check_task(task)
-    head = SINGLE_METRICS if task == "single" else MULTI_METRICS
-    return list(head) + [f"{m}[{c}]" for m in PER_CLASS_METRICS[task] for c in classes]
+    C = len(classes)
+    if task == "single":
+        head = [m for m in SINGLE_METRICS if (_top_k_of(m) or 0) < C]
+    else:
+        head = [m for m in MULTI_METRICS if (_top_k_of(m) or 0) <= C]
+    return head + [f"{m}[{c}]" for m in PER_CLASS_METRICS[task] for c in classes]
 
 
 def metrics_frame(
@@ -299,13 +321,22 @@ def cooccurrence_matrix(Y_true, Y_pred) -> np.ndarray:
 # single-label
 
 
+def _true_class_rank(y: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """0-based place of each track's true class when its classes are sorted by descending score, ties
+    broken by class order (place 0 is the argmax). y: (n,) indices, P: (n, C). Returns (n,) int64."""
+    s_true = P[np.arange(len(y)), y][:, None]
+    before = (P > s_true) | ((P == s_true) & (np.arange(P.shape[1])[None, :] < y[:, None]))
+    return before.sum(1).astype(np.int64)
+
+
 def single_label_metrics(y_true, probs, classes: Sequence[str]) -> dict[str, float]:
     """Every single-label metric of one model on one split.
 
     y_true: (n,) int class indices; probs: (n, C) class probabilities (rows summing to 1);
     classes: the C class names. Returns {name: value} in `metric_names("single", classes)` order:
-    accuracy, balanced_accuracy, macro_f1, weighted_f1, roc_auc (one-vs-rest, macro), pr_auc
-    (macro average precision), log_loss, n_auc_classes, then precision[c], recall[c], f1[c].
+    accuracy, top3_accuracy, top5_accuracy (each only for k < C), balanced_accuracy, macro_f1,
+    weighted_f1, roc_auc (one-vs-rest, macro), pr_auc (macro average precision), log_loss,
+    n_auc_classes, then precision[c], recall[c], f1[c].
     """
     y, P = _check_single(y_true, probs, classes)
     n, C = P.shape
@@ -316,8 +347,12 @@ def single_label_metrics(y_true, probs, classes: Sequence[str]) -> dict[str, flo
     predicted = cm.sum(axis=0).astype(np.float64)
     precision, recall, f1 = _prf(tp, support, predicted)
 
-    out: dict[str, float] = {
-        "accuracy": float(tp.sum() / n),
+    out: dict[str, float] = {"accuracy": float(tp.sum() / n)}
+    rank = _true_class_rank(y, P)
+    for k in SINGLE_TOP_K:
+        if k < C:
+            out[f"top{k}_accuracy"] = float(np.mean(rank < k))
+    out |= {
         "balanced_accuracy": nanmean(recall),
         "macro_f1": nanmean(f1),
         "weighted_f1": float(np.sum(np.where(support > 0, f1, 0.0) * support) / n),
@@ -395,18 +430,19 @@ def _ranking_metrics(Y: np.ndarray, S: np.ndarray) -> tuple[float, float, float]
     return float(rank_loss.mean()), float(coverage.mean()), float(lrap.mean())
 
 
-def _top_k(Y: np.ndarray, S: np.ndarray, k: int) -> tuple[float, float]:
-    """Recall@k and Precision@k averaged over tracks with at least one true tag.
+def _top_k(Y: np.ndarray, S: np.ndarray, k: int) -> tuple[float, float, float]:
+    """Recall@k, hit rate@k and Precision@k averaged over tracks with at least one true tag.
 
-    Recall@k: share of a track's true tags among its k highest-scored tags; Precision@k: share of
-    those k tags that are true. Ties in score are broken by class order.
+    Recall@k (tag recall): share of a track's true tags among its k highest-scored tags; hit rate@k:
+    1 if at least one of them is true, else 0; Precision@k: share of those k tags that are true. Ties
+    in score are broken by class order.
     """
     has = Y.sum(1) > 0
     if not has.any():
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), float("nan")
     top = np.argsort(-S[has], axis=1, kind="stable")[:, :k]
     hits = np.take_along_axis(Y[has], top, axis=1).sum(1)
-    return float(np.mean(hits / Y[has].sum(1))), float(np.mean(hits / k))
+    return float(np.mean(hits / Y[has].sum(1))), float(np.mean(hits > 0)), float(np.mean(hits / k))
 
 
 def multi_label_metrics(Y_true, probs, classes: Sequence[str], thresholds=None) -> dict[str, float]:
@@ -415,8 +451,8 @@ def multi_label_metrics(Y_true, probs, classes: Sequence[str], thresholds=None) 
     Y_true: (n, C) 0/1 true tags; probs: (n, C) independent tag probabilities; classes: C tag names;
     thresholds: optional (C,) per-class thresholds from `tune_thresholds` on the validation split.
     Returns {name: value} in `metric_names("multi", classes)` order; the `@tuned` entries are NaN
-    without thresholds, and Recall@k / Precision@k are left out for k > C. Per class: ap[c] (NaN for a
-    tag with only one class in Y_true), and precision[c], recall[c], f1[c] at 0.5.
+    without thresholds, and recall@k / hit_rate@k / precision@k are left out for k > C. Per class:
+    ap[c] (NaN for a tag with only one class in Y_true), and precision[c], recall[c], f1[c] at 0.5.
     """
     P = _check_probs(probs, len(classes))
     Y = _check_binary(Y_true, "Y_true", P.shape)
@@ -452,7 +488,7 @@ def multi_label_metrics(Y_true, probs, classes: Sequence[str], thresholds=None) 
     out["ranking_loss"], out["coverage_error"], out["lrap"] = _ranking_metrics(Y, P)
     for k in TOP_K:
         if k <= C:
-            out[f"recall@{k}"], out[f"precision@{k}"] = _top_k(Y, P, k)
+            out[f"recall@{k}"], out[f"hit_rate@{k}"], out[f"precision@{k}"] = _top_k(Y, P, k)
     out["n_eval_labels"] = float(eval_mask.sum())
 
     order = [m for m in MULTI_METRICS if m in out]

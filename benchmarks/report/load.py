@@ -40,8 +40,9 @@ class RunData:
     """Everything a section may use, loaded once from the run folder.
 
     summary: `metrics.summarize(metrics)`; split: the split the tables report ("test" when present);
-    predictions / significance / skipped / curves / timings: None when the file is absent (or, for
-    significance, with fewer than two models); short: display label per model key
+    significance: `metrics.significance` on that split, every model against the reference model (the
+    best on validation); predictions / significance / skipped / curves / timings: None when the file is
+    absent (or, for significance, with fewer than two models); short: display label per model key
     (model, family, input, strategy).
     """
 

@@ -25,7 +25,9 @@ from benchmarks.report.tables import (
     grid_latex,
     grid_markdown,
     main_grid,
+    n_comparisons,
     paragraph,
+    reference_basis,
     significance_marks,
     table_csv,
     write,
@@ -94,47 +96,70 @@ def section_results(run: RunData) -> Section:
     return Section("results", "Results", body, files)
 
 
-def _sig_grid(sig: pd.DataFrame, task: str, short: dict[tuple, str]) -> Grid:
+def _sig_grid(sig: pd.DataFrame, task: str, short: dict[tuple, str], split: str) -> Grid:
     def ci(d, lo, hi):
         return "n/a" if not np.isfinite(d) else f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
     def pval(p):
         return "n/a" if not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
+    def ptxt(r, sfx):
+        p, q = r[f"p_boot{sfx}"], r[f"p_holm{sfx}"]
+        return "–" if r["is_reference"] else f"{pval(p)} / {pval(q)}"
+
+    def verdict(r, flags):
+        out = [f"{name} ({'worse' if r[d] < 0 else 'better'})" for name, f, d in flags if r[f]]
+        return ", ".join(out) or "no"
+
+    sel = str(sig["selection_split"].iloc[0])
+    what = "accuracy" if task == "single" else "mAP"
+    sel_col = [f"{'Validation' if sel == 'valid' else sel} {what}"] if sel != str(split) else []
     if task == "single":
-        head = ["Model", "Tracks", "Seed pairs", "Accuracy", "Δ accuracy [95% CI]", "Macro-F1",
-                "Δ macro-F1 [95% CI]", "McNemar b/c", "McNemar p", "Significant"]
+        head = ["Model", "Tracks", "Seed pairs", *sel_col, "Accuracy", "Δ accuracy [95% CI]", "p boot / Holm",
+                "Macro-F1", "Δ macro-F1 [95% CI]", "p boot / Holm", "McNemar b/c", "McNemar p", "Significant"]
     else:
-        head = ["Model", "Tracks", "Seed pairs", "mAP", "Δ mAP [95% CI]", "Significant"]
+        head = ["Model", "Tracks", "Seed pairs", *sel_col, "mAP", "Δ mAP [95% CI]", "p boot / Holm", "Significant"]
     g = Grid(head, [], ["l"] + ["r"] * (len(head) - 2) + ["l"])
     for i, r in enumerate(sig.to_dict("records")):
         key = tuple(str(r[c]) for c in MODEL_KEYS)
-        name = short.get(key, key[0]) + (" (best)" if r["is_best"] else "")
+        name = short.get(key, key[0]) + (" (reference)" if r["is_reference"] else "")
+        lead = [name, str(r["n_tracks"]), str(r["n_seeds"])] + ([fmt(r["selection_score"])] if sel_col else [])
         if task == "single":
-            sig_txt = ", ".join(m for m, f in (("accuracy", r["significant"]), ("macro-F1", r["significant_macro_f1"]))
-                                if f)
-            row = [name, str(r["n_tracks"]), str(r["n_seeds"]), fmt(r["accuracy"]),
-                   ci(r["delta_accuracy"], r["accuracy_lo"], r["accuracy_hi"]), fmt(r["macro_f1"]),
-                   ci(r["delta_macro_f1"], r["macro_f1_lo"], r["macro_f1_hi"]),
-                   f"{r['mcnemar_b']}/{r['mcnemar_c']}", pval(r["mcnemar_p"]), sig_txt or "no"]
+            row = lead + [fmt(r["accuracy"]), ci(r["delta_accuracy"], r["accuracy_lo"], r["accuracy_hi"]),
+                          ptxt(r, ""), fmt(r["macro_f1"]),
+                          ci(r["delta_macro_f1"], r["macro_f1_lo"], r["macro_f1_hi"]), ptxt(r, "_macro_f1"),
+                          f"{r['mcnemar_b']}/{r['mcnemar_c']}", pval(r["mcnemar_p"]),
+                          verdict(r, (("accuracy", "significant", "delta_accuracy"),
+                                      ("macro-F1", "significant_macro_f1", "delta_macro_f1")))]
         else:
-            row = [name, str(r["n_tracks"]), str(r["n_seeds"]), fmt(r["map"]),
-                   ci(r["delta_map"], r["map_lo"], r["map_hi"]), "mAP" if r["significant"] else "no"]
-        if r["is_best"]:
+            row = lead + [fmt(r["map"]), ci(r["delta_map"], r["map_lo"], r["map_hi"]), ptxt(r, ""),
+                          verdict(r, (("mAP", "significant", "delta_map"),))]
+        if r["is_reference"]:
             g.bold.add((i, 0))
         g.rows.append(row)
     return g
 
 
 def _sig_notes(run: RunData) -> list[str]:
-    common = ("Δ = model − best, pooled over seeds: predictions are paired on (track, seed) and the seed-mean "
-              f"metric is compared; the 95% interval is a percentile bootstrap ({run.n_boot} resamples of the "
-              f"{run.split} tracks, each track with all its seeds). Significant: the interval excludes 0.")
+    sig = run.significance
+    what = "accuracy" if run.task == "single" else "mAP"
+    families = " within each metric (accuracy and macro-F1 are separate families)" if run.task == "single" else ""
+    label, basis = reference_basis(sig, run.task, run.split)
+    why = (f", so that choosing it does not use the {run.split} tracks it is compared on"
+           if str(sig["selection_split"].iloc[0]) != str(run.split) else "")
+    common = (f"Reference: {label}, {basis}{why}. "
+              "Δ = model − reference, pooled over seeds: predictions are paired on (track, seed) and the seed-mean "
+              f"{what if run.task == 'multi' else 'metric'} is compared; the 95% interval (unadjusted) is a "
+              f"percentile bootstrap ({run.n_boot} resamples of the {run.split} tracks, each track with all its "
+              "seeds). p boot: two-sided bootstrap p-value, 2 × min(share of resampled Δ ≤ 0, share ≥ 0), at least "
+              f"1/{run.n_boot}. Holm: the Holm–Bonferroni adjustment over the {n_comparisons(sig)} with "
+              f"the reference{families}. Significant: Holm p ≤ 0.05, worse or better than the reference; the "
+              "tables mark † only where worse.")
     if run.task == "single":
-        return [common, "McNemar: b = tracks the model gets right and the best gets wrong, c = the reverse, "
+        return [common, "McNemar: b = tracks the model gets right and the reference gets wrong, c = the reverse, "
                 "summed over seed pairs; exact binomial test when b + c < 25, chi-square with continuity "
-                "correction otherwise. With several seeds the pairs are not independent and its p-value "
-                "is optimistic."]
+                "correction otherwise. Shown for information, not used for the marks or the Significant column: "
+                "with several seeds the pairs are not independent and its p-value is optimistic."]
     return [common, "McNemar's test needs one right/wrong decision per track and is not computed for tagging."]
 
 
@@ -142,11 +167,11 @@ def section_significance(run: RunData) -> Section | None:
     if run.significance is None:
         return None
     files: list[Path] = []
-    g = _sig_grid(run.significance, run.task, run.short)
+    g = _sig_grid(run.significance, run.task, run.short, run.split)
     notes = _sig_notes(run)
     write(run.path("significance.md"), grid_markdown(g) + "".join(f"\n{n}\n" for n in notes), files)
     write(run.path("significance.csv"), csv_text(run.significance), files)
-    return Section("significance", "Significance against the best model",
+    return Section("significance", "Significance against the reference model",
                    grid_html(g, "results") + "".join(paragraph(n) for n in notes), files)
 
 

@@ -18,18 +18,20 @@ TABLE_METRICS = {
     "single": ["accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "roc_auc", "pr_auc", "log_loss"],
     "multi": ["map", "roc_auc_macro", "roc_auc_micro", "pr_auc_micro", "f1_macro", "f1_micro", "f1_samples",
               "f1_macro@tuned", "f1_micro@tuned", "f1_samples@tuned", "hamming_loss", "ranking_loss",
-              "recall@3", "precision@3"],
+              "recall@3", "hit_rate@3", "precision@3"],
 }
 METRIC_LABELS = {
     "accuracy": "Accuracy", "balanced_accuracy": "Balanced acc.", "macro_f1": "Macro-F1",
     "weighted_f1": "Weighted F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "log_loss": "Log-loss",
+    **{f"top{k}_accuracy": f"Top-{k} acc." for k in M.SINGLE_TOP_K},
     "map": "mAP", "roc_auc_macro": "ROC-AUC macro", "roc_auc_micro": "ROC-AUC micro",
     "pr_auc_micro": "PR-AUC micro", "f1_macro": "F1 macro", "f1_micro": "F1 micro", "f1_samples": "F1 samples",
     "f1_macro@tuned": "F1 macro (tuned)", "f1_micro@tuned": "F1 micro (tuned)",
     "f1_samples@tuned": "F1 samples (tuned)", "hamming_loss": "Hamming loss",
     "hamming_loss@tuned": "Hamming loss (tuned)", "ranking_loss": "Ranking loss",
     "coverage_error": "Coverage error", "lrap": "LRAP",
-    **{f"recall@{k}": f"Recall@{k}" for k in M.TOP_K}, **{f"precision@{k}": f"Precision@{k}" for k in M.TOP_K},
+    **{f"recall@{k}": f"Tag recall@{k}" for k in M.TOP_K}, **{f"hit_rate@{k}": f"Hit rate@{k}" for k in M.TOP_K},
+    **{f"precision@{k}": f"Precision@{k}" for k in M.TOP_K},
 }
 PER_CLASS_LABELS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "ap": "AP"}
 DAGGER = "†"
@@ -176,30 +178,65 @@ def table_data(summary: pd.DataFrame, task: str, split: str, metrics: Sequence[s
 
 
 def significance_marks(sig: pd.DataFrame | None, task: str) -> tuple[dict[tuple, set[str]], tuple | None]:
-    """Metrics on which each model (key) is significantly worse than the best, and the best's key."""
+    """Metrics on which each model (key) is significantly worse than the reference model (Holm-adjusted
+    bootstrap p-value, `significant` / `significant_macro_f1`), and the reference's key."""
     if sig is None or sig.empty:
         return {}, None
     marks: dict[tuple, set[str]] = {}
     main = M.MAIN_METRIC[task]
-    best = None
+    ref = None
     for r in sig.to_dict("records"):
         key = tuple(str(r[c]) for c in MODEL_KEYS)
-        if r["is_best"]:
-            best = key
+        if r["is_reference"]:
+            ref = key
         s = set()
         if r["significant"] and r[f"delta_{main}"] < 0:
             s.add(main)
         if task == "single" and r["significant_macro_f1"] and r["delta_macro_f1"] < 0:
             s.add("macro_f1")
         marks[key] = s
-    return marks, best
+    return marks, ref
+
+
+def n_comparisons(sig: pd.DataFrame) -> str:
+    """How many models were tested against the reference (the size of each Holm family), as "<N> comparisons"."""
+    n = int(np.isfinite(sig["p_boot"].to_numpy(dtype=np.float64)).sum())
+    return f"{n} comparison{'' if n == 1 else 's'}"
+
+
+def reference_basis(sig: pd.DataFrame, task: str, split: str) -> tuple[str, str]:
+    """The reference model's label and how it was chosen: "the best in validation accuracy", or the wording
+    of the fallback to the compared split."""
+    r = sig[sig["is_reference"].astype(bool)].iloc[0]
+    label = f"{r['model']} ({r['input']}, {r['strategy']})"
+    what = "accuracy" if task == "single" else "mAP"
+    sel = str(r["selection_split"])
+    if sel == str(split):
+        return label, (f"the best in {sel} {what}, chosen on the tracks it is compared on (no separate "
+                       "validation predictions for every model), which favours it")
+    return label, f"the best in {'validation' if sel == 'valid' else sel} {what}"
+
+
+def significance_caption(sig: pd.DataFrame, task: str, split: str, any_marked: bool) -> str:
+    """The main table's footnote on the † marks: how the reference was chosen and how it was tested."""
+    what = "accuracy or macro-F1" if task == "single" else "mAP"
+    families = ", separately for accuracy and for macro-F1," if task == "single" else ""
+    method = (f"paired bootstrap over the {split} tracks (seeds paired), the p-value of each difference "
+              f"Holm-corrected over the {n_comparisons(sig)} with the reference{families} at 0.05")
+    tail = (" McNemar's p-values are shown in significance.md but not used for the marks." if task == "single"
+            else " Details in significance.md.")
+    label, basis = reference_basis(sig, task, split)
+    ref = f"the reference model, {label}, {basis}"
+    if any_marked:
+        return f"{DAGGER} significantly worse in {what} than {ref}: {method}.{tail}"
+    return f"No model is significantly worse in {what} than {ref}: {method}.{tail}"
 
 
 def main_grid(summary: pd.DataFrame, task: str, split: str, significance: pd.DataFrame | None = None,
               metrics: Sequence[str] | None = None) -> tuple[Grid, TableData, list[str]]:
     """The models-by-metrics grid, its data and its footnotes (plain text)."""
     td = table_data(summary, task, split, metrics or TABLE_METRICS[task])
-    marks, best = significance_marks(significance, task)
+    marks, ref = significance_marks(significance, task)
     head = (["Dataset"] if td.with_dataset else []) + ["Model", "Family", "Input", "Strategy", "Seeds"]
     g = Grid(header=head + [metric_label(m) for m in td.metrics], rows=[],
              align=["l"] * (len(head) - 1) + ["r"] + ["r"] * len(td.metrics))
@@ -223,16 +260,12 @@ def main_grid(summary: pd.DataFrame, task: str, split: str, significance: pd.Dat
     datasets = sorted({k[0] for k in td.keys}) if td.with_dataset else list(dict.fromkeys(summary["dataset"]))
     notes = [f"{', '.join(map(str, datasets))}, {split} split: mean ± std over seeds (std with ddof=1; "
              "± omitted with one seed). Bold: best per column. ↓: lower is better."]
-    if significance is not None and best is not None:
-        what = "accuracy or macro-F1" if task == "single" else "mAP"
-        label = f"{best[0]} ({best[2]}, {best[3]})"
-        if any(marks.values()):
-            notes.append(f"{DAGGER} significantly worse than the best model, {label}: the 95% paired bootstrap "
-                         f"interval of the difference in {what} excludes 0 (tracks resampled, seeds paired; "
-                         "details in significance.md).")
-        else:
-            notes.append(f"No model is significantly worse than the best model, {label}, in {what} (95% paired "
-                         "bootstrap interval of the difference; details in significance.md).")
+    if any(m.startswith(("recall@", "hit_rate@")) for m in td.metrics):
+        notes.append("Tag recall@k: the share of a track's true tags among its k top-scored tags; hit rate@k: the "
+                     "share of tracks with at least one true tag among them (what the FMA study reports as "
+                     "Recall@3); both over the tracks with a true tag.")
+    if significance is not None and ref is not None:
+        notes.append(significance_caption(significance, task, split, any(marks.values())))
     return g, td, notes
 
 
@@ -240,7 +273,9 @@ def format_table(summary_df: pd.DataFrame, task: str, *, split: str | None = Non
                  significance: pd.DataFrame | None = None, notes: Sequence[str] = ()) -> str:
     """The main results table as markdown: rows = models sorted by the main metric (accuracy / mAP),
     columns = the task's main metrics, cells "mean ± std", best per column in bold, † on a cell whose
-    model is significantly worse than the best (when `significance` is given), footnotes below.
+    model is significantly worse than the reference model (when `significance`, from
+    `metrics.significance`, is given: the best on validation, Holm-corrected bootstrap tests),
+    footnotes below.
 
     summary_df: `metrics.summarize(...)`; split: default "test" when present, else the first split.
     """
@@ -253,7 +288,8 @@ def format_table(summary_df: pd.DataFrame, task: str, *, split: str | None = Non
 
 
 def table_csv(td: TableData, marks: dict[tuple, set[str]], task: str) -> pd.DataFrame:
-    """table.csv's rows: the key columns, n_seeds, `<metric>_mean` / `_std` and the significance marks."""
+    """table.csv's rows: the key columns, n_seeds, `<metric>_mean` / `_std` and the significance marks
+    (`<metric>_worse_than_reference`)."""
     rows = []
     kcols = (["dataset"] if td.with_dataset else []) + MODEL_KEYS
     marked = [M.MAIN_METRIC[task]] + (["macro_f1"] if task == "single" else [])
@@ -265,6 +301,6 @@ def table_csv(td: TableData, marks: dict[tuple, set[str]], task: str) -> pd.Data
             r[f"{m}_mean"], r[f"{m}_std"] = mean, std
         if marks:
             for m in marked:
-                r[f"{m}_worse_than_best"] = m in marks.get(key[-4:], set())
+                r[f"{m}_worse_than_reference"] = m in marks.get(key[-4:], set())
         rows.append(r)
     return pd.DataFrame(rows)

@@ -207,6 +207,8 @@ def test_top_k_beyond_the_number_of_labels_is_left_out():
     Y, S, _ = _multi(4, C=4)
     m = M.multi_label_metrics(Y, S, ["a", "b", "c", "d"])
     assert "recall@3" in m and "recall@5" not in m and "precision@5" not in m
+    assert "hit_rate@3" in m and "hit_rate@5" not in m
+    assert list(m) == M.metric_names("multi", ["a", "b", "c", "d"])
 
 
 def test_tune_thresholds_maximises_validation_f1(caplog):
@@ -394,7 +396,8 @@ def test_significance_single_label():
     preds, classes, y = _predictions({"weak": (0.3, [0, 1]), "best": (2.5, [0, 1]), "mid": (2.2, [0, 1])})
     sig = M.significance(preds, classes, "single", n_boot=500)
     assert list(sig["model"]) == ["best", "mid", "weak"]
-    assert sig.iloc[0]["is_best"] and sig.iloc[0]["delta_accuracy"] == 0 and not sig.iloc[0]["significant"]
+    assert sig.iloc[0]["is_reference"] and sig.iloc[0]["delta_accuracy"] == 0 and not sig.iloc[0]["significant"]
+    assert (sig["selection_split"] == "test").all()          # no validation predictions: chosen on test
 
     def acc(model, seed):
         g = preds[(preds["model"] == model) & (preds["seed"] == seed)]
