@@ -138,7 +138,14 @@ def split_counts(table: pd.DataFrame) -> dict[str, int]:
 def run_config(cfg, ds, *, env: dict | None = None, **extra) -> dict:
     """config.json of a run folder: the RunConfig `cfg` (`to_dict()`), the loaded dataset's task, classes
     and split name, then `extra` (track counts, notes, ...), and the environment last (`env`, default
-    computed now)."""
+    computed now). The dataset's own notes (`ds.notes`) come first in "notes" (each once, in order), and
+    a published split's leak count (`ds.group_leak`) is recorded as "group_leak" when the loader made one."""
+    notes = list(dict.fromkeys([*getattr(ds, "notes", []), *extra.get("notes", [])]))
+    if notes or "notes" in extra:
+        extra = {**extra, "notes": notes}
+    leak = getattr(ds, "group_leak", None)
+    if leak is not None:
+        extra = {"group_leak": leak, **extra}
     return {**cfg.to_dict(), "models": list(cfg.models), "strategies": list(cfg.strategies), "task": ds.task,
             "classes": ds.classes, "split_name": ds.split_name, **extra,
             "environment": environment() if env is None else env}

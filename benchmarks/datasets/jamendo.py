@@ -4,7 +4,9 @@ three categories (genre, instrument, mood/theme), with five official artist-disj
 One subset at a time (`subset=`): `top50tags` (default, the 50 most frequent tags), `moodtheme`,
 `genre`, `instrument`, or `all` (`autotagging.tsv`). The split is one of the official `split-0` ..
 `split-4` (train / validation / test). Classes are the full tag names (`genre---rock`,
-`mood/theme---happy`), sorted; the group is the artist (`ARTIST_ID`). The audio comes in full quality
+`mood/theme---happy`), sorted; the group is the artist (`ARTIST_ID`, also kept in the column `artist`).
+The splits are published as artist-disjoint; an artist a copy's split files put in two parts is counted
+on load and reported (`notes`, `group_leak`), and its tracks are grouped per part. The audio comes in full quality
 (`NN/<id>.mp3`) or the low-quality variant (`NN/<id>.low.mp3`); `quality="auto"` uses whichever is there.
 """
 
@@ -17,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.datasets.base import DatasetModule, skipped_frame
-from benchmarks.datasets.tagging import check_options, confine_groups, first_dir, read_lines
+from benchmarks.datasets.tagging import first_dir, read_lines
 from features.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -99,10 +101,14 @@ class Jamendo(DatasetModule):
     )
     split_names = tuple(f"split-{k}" for k in range(N_SPLITS))
     default_split = "split-0"
+    options_help = OPTIONS
+    # Published as artist-disjoint; kept as published, and any artist they share is counted and reported.
+    published_splits = split_names
+    group_name = "artist"
+    leak_key = ("artist", "artist")
 
     def __init__(self, data_dir=None, **options):
         super().__init__(data_dir, **options)
-        check_options(self.name, options, OPTIONS)
         self.subset = options.get("subset", "top50tags")
         if self.subset not in SUBSETS:
             raise ConfigError(f"jamendo: subset={self.subset!r} must be one of {list(SUBSETS)}")
@@ -205,18 +211,18 @@ class Jamendo(DatasetModule):
                 "labels": tuple(sorted(set(row["tags"]))),
                 "group": row["artist"],
                 "split": part,
+                "artist": row["artist"],
                 "album": row["album"],
                 "duration": row["duration"],
             })  # fmt: skip
         table = pd.DataFrame(
-            rows, columns=["track_id", "path", "labels", "group", "split", "album", "duration"]
+            rows, columns=["track_id", "path", "labels", "group", "split", "artist", "album", "duration"]
         )
         # The classes are the tags of the tracks kept (a tag only on missing files would be an empty column).
         classes = sorted({t for labels in table["labels"] for t in labels})
         lost = sorted({t for row, _ in listed.values() for t in row["tags"]} - set(classes))
         if lost:
             log.warning("jamendo: tag(s) %s are left out: none of their tracks is on disk", lost)
-        table = confine_groups(table, self.name, "artist")
         return table, classes, skipped_frame(skipped)
 
     def _note_unlisted(self, root: Path, split: str, listed: dict) -> None:

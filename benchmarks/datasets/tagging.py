@@ -1,6 +1,6 @@
 """What the published tagging datasets (MagnaTagATune, MTG-Jamendo, FMA) share: reading their text
-metadata whatever the line endings, checking a module's options, and keeping an official split usable
-when its own groups cross it.
+metadata whatever the line endings, and finding their folders. (Options are checked, and the groups of
+a published split measured and confined, by `base.DatasetModule` for every dataset.)
 """
 
 from __future__ import annotations
@@ -8,9 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pandas as pd
-
-from features.errors import ConfigError, DatasetError
+from features.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -36,39 +34,6 @@ def unquote(field: str) -> str:
     if len(field) >= 2 and field[0] == '"' and field[-1] == '"':
         return field[1:-1].replace('""', '"')
     return field
-
-
-def check_options(dataset: str, options: dict, allowed: dict[str, str]) -> None:
-    """ConfigError naming any option `dataset` does not take, with the ones it does (name: meaning)."""
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        valid = "; ".join(f"{k}: {v}" for k, v in allowed.items())
-        raise ConfigError(f"{dataset}: unknown option(s) {unknown}; valid options are {valid}")
-
-
-def confine_groups(table: pd.DataFrame, dataset: str, what: str) -> pd.DataFrame:
-    """Make every group of a fixed, published split lie in one split, logging each that did not.
-
-    The published splits cannot be changed, and `base.check_table` rejects a group found in two splits.
-    A group that the publisher put in several splits is therefore cut into one group per split
-    (`<group>@<split>`), with a warning naming how many and which: resampling and folds inside a split
-    stay group-aware, and the leak of the published split itself is reported instead of hidden.
-    """
-    if not len(table):
-        return table
-    spans = table.groupby("group")["split"].nunique()
-    leaky = spans.index[spans > 1]
-    if len(leaky):
-        log.warning(
-            "%s: %d %s(s) appear in several splits of the published split (e.g. %s); their tracks are "
-            "grouped per split, and results on this split are not %s-disjoint for them",
-            dataset, len(leaky), what, list(leaky[:3]), what,
-        )  # fmt: skip
-        mask = table["group"].isin(set(leaky))
-        table.loc[mask, "group"] = (
-            table.loc[mask, "group"].astype(str) + "@" + table.loc[mask, "split"].astype(str)
-        )
-    return table
 
 
 def first_dir(candidates: list[Path], has) -> Path | None:

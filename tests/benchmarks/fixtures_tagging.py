@@ -163,6 +163,31 @@ def mtat_clips() -> list[MTATClip]:
     ]  # fmt: skip
 
 
+def mtat_leaky_clips() -> list[MTATClip]:
+    """Clips whose folder split shares artists between training and evaluation, as the real one does.
+
+    Test (d-f): 2 artists, 3 of 4 clips share an artist with training: Tilopa (two clips of another song
+    of a train artist) and a compilation clip whose file name says 'Magnatune Compilation' but whose
+    clip_info_final.csv artist, Jeff Wahl, has a train clip (so the count needs clip_info). Validation (c):
+    1 artist, 1 of 2 clips (Beth Quist). Every other artist lies in one split.
+    """
+    C = MTATClip
+    return [
+        C(1, "0", "Tilopa", "Out of the Blue", 3, "Dark Morning", 0, ("techno", "electronic")),
+        C(2, "0", "Tilopa", "Out of the Blue", 3, "Dark Morning", 29, ("techno", "beat")),
+        C(3, "d", "Tilopa", "Pastel Pork", 1, "Lime", 0, ("techno", "fast")),
+        C(4, "e", "Tilopa", "Pastel Pork", 1, "Lime", 29, ("techno", "electronic")),
+        C(5, "1", "Beth Quist", "Shall We Dance", 1, "Fire", 0, ("pop", "female")),
+        C(6, "c", "Beth Quist", "Lucidity", 4, "Om", 0, ("pop", "vocal")),
+        C(7, "2", "Jeff Wahl", "Guinevere", 2, "Lancelot", 0, ("guitar", "solo")),
+        C(8, "f", "Magnatune Compilation", "Acoustic Guitar", 7, "Tristan", 0, ("guitar", "slow"),
+          info_artist="Jeff Wahl"),
+        C(9, "3", "Dac Crowell", "Spectrum", 7, "Sines", 0, ("ambient", "synth")),
+        C(10, "c", "Kitka", "Wintersongs", 8, "Koliada", 0, ("choir", "female")),
+        C(11, "f", "Vito Paternoster", "Cd1 Bach Cello Suites", 1, "Suite 1 in G major", 0, ("cello", "solo")),
+    ]  # fmt: skip
+
+
 def _quoted_tsv_line(fields) -> str:
     return "\t".join('"' + str(f).replace('"', '""') + '"' for f in fields)
 

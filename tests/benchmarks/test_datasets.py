@@ -62,9 +62,14 @@ def test_other_gtzan_layouts(tmp_path, layout):
     for g in GENRES:
         for i in range(10):
             write_clip(base / g / f"{g}.{i:05d}.wav", i)
-    ds = get_dataset("gtzan", tmp_path, split="random").load(split="random", seed=1)
+    ds = get_dataset("gtzan", tmp_path).load(split="random", seed=1)
     assert len(ds.table) == 100
     assert ds.table["path"].map(lambda p: p.startswith(str(base.resolve()))).all()
+    # The same seed in every genre folder wrote byte-identical files: they are named, not hidden.
+    assert any("100 audio files are byte-identical copies" in n and "10 set(s)" in n for n in ds.notes)
+    # The split is not a dataset option (it used to be silently ignored).
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['split'\].*--split"):
+        get_dataset("gtzan", tmp_path, split="random")
 
 
 def test_missing_listed_files_are_reported_not_dropped(tmp_path):

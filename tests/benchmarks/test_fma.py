@@ -148,6 +148,14 @@ def test_artist_across_official_splits_is_grouped_per_split(tmp_path, caplog):
         and table.loc["003456", "group"] == "artist_32@valid"
     )
     assert table.loc["000002", "group"] == "artist_1"
+    # The leak is counted on the artist before the groups are cut, and reported.
+    ds = get_dataset("fma", tmp_path).load()
+    leak = ds.group_leak
+    assert leak["key"] == "artist" and (leak["valid_groups_shared"], leak["valid_tracks_shared"]) == (1, 1)
+    assert (leak["test_groups_shared"], leak["test_tracks_shared"]) == (0, 0)
+    (note,) = [n for n in ds.notes if "not artist-disjoint" in n]
+    assert f"1 artist, 1 of {leak['valid_tracks']} tracks of the validation split" in note
+    assert ds.table.set_index("track_id").loc["003456", "artist"] == "artist_32"
 
 
 def test_missing_metadata(fma, tmp_path):

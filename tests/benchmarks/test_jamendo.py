@@ -9,7 +9,7 @@ import pytest
 from benchmarks.datasets import get_dataset
 from benchmarks.datasets.jamendo import Jamendo
 from features.errors import ConfigError, DatasetError
-from tests.benchmarks.fixtures_tagging import JAMENDO_PREFIX, build_jamendo
+from tests.benchmarks.fixtures_tagging import JAMENDO_PREFIX, JamendoTrack, build_jamendo, jamendo_tracks
 
 PART = {"train": "train", "validation": "valid", "test": "test"}
 
@@ -194,3 +194,26 @@ def test_options_and_split_names(jamendo):
         Jamendo(root, split_index=2)
     with pytest.raises(ConfigError, match="split='split-5' is not a split of jamendo"):
         Jamendo(root).load(split="split-5")
+
+
+def test_an_artist_in_two_parts_is_counted_reported_and_grouped_per_part(tmp_path):
+    tracks = jamendo_tracks()
+    # Artist 14's other tracks are in train (split-0) and test (split-1); this one is in test in both.
+    tracks.append(JamendoTrack(216, 14, 32, ("genre---rock", "genre---punkrock"), ("test", "test")))
+    build_jamendo(tmp_path, tracks)
+    ds = get_dataset("jamendo", tmp_path).load(split="split-0")
+    leak = ds.group_leak
+    assert leak["key"] == "artist" and (leak["test_groups_shared"], leak["test_tracks_shared"]) == (1, 1)
+    assert (leak["valid_groups_shared"], leak["valid_tracks_shared"]) == (0, 0)
+    assert leak["test_tracks"] == int((ds.table["split"] == "test").sum())
+    (note,) = [n for n in ds.notes if "not artist-disjoint" in n]
+    assert f"1 artist, 1 of {leak['test_tracks']} tracks of the test split share an artist with training" in note
+    table = ds.table.set_index("track_id")
+    assert table.loc["track_0000216", "group"] == "artist_000014@test"
+    assert table.loc["track_0000214", "group"] == "artist_000014@train"
+    assert (table["artist"].str.split("@").str[0] == table["artist"]).all()
+    assert table.groupby("group")["split"].nunique().max() == 1
+    # In split-1 the artist lies in one part: measured, nothing to report.
+    clean = get_dataset("jamendo", tmp_path).load(split="split-1")
+    assert clean.group_leak["test_tracks_shared"] == clean.group_leak["valid_tracks_shared"] == 0
+    assert not [n for n in clean.notes if "not artist-disjoint" in n]

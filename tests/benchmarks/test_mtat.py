@@ -9,7 +9,7 @@ import benchmarks.datasets
 from benchmarks.datasets import get_dataset
 from benchmarks.datasets.mtat import KNOWN_BAD, MTAT, SYNONYMS
 from features.errors import ConfigError, DatasetError
-from tests.benchmarks.fixtures_tagging import MTAT_TAGS, MTATClip, build_mtat
+from tests.benchmarks.fixtures_tagging import MTAT_TAGS, MTATClip, build_mtat, mtat_leaky_clips
 
 TOP50 = (Path(benchmarks.datasets.__file__).parent / "data" / "mtat_top50_tags.txt").read_text().split("\n")
 TOP50 = [t.strip() for t in TOP50 if t.strip()]
@@ -80,17 +80,19 @@ def test_untagged_clips_are_dropped_and_bad_files_reported(mtat):
     assert set(ds.skipped["stage"]) == {"dataset"} and len(ds.skipped) == 5
 
 
-def test_groups_are_source_songs_under_the_official_split(mtat):
+def test_groups_are_artists_confined_per_split_under_the_official_split(mtat):
     root, clips = mtat
     table = load(root).table.set_index("track_id")
     clip = by_id(clips)
     for cid in table.index:
-        assert table.loc[cid, "group"] == clip[cid].source_track
-    # Two clips of one song share a group; one artist's two albums sit in test and train.
-    assert table.loc["2", "group"] == table.loc["6", "group"]
-    assert table.loc["2", "split"] == "test" and table.loc["11", "split"] == "train"
-    assert table.loc["2", "group"] != table.loc["11", "group"]
+        assert table.loc[cid, "song"] == clip[cid].source_track
+    # Two clips of one song share a group; one artist's two albums sit in test and train: the artist is
+    # counted as a leak, then grouped per split, so the group column never crosses the split.
+    assert table.loc["2", "group"] == table.loc["6", "group"] == "american_bach_soloists@test"
+    assert table.loc["11", "group"] == "american_bach_soloists@train"
     assert table.loc["2", "artist"] == table.loc["11", "artist"] == "american_bach_soloists"
+    assert table.loc["20", "group"] == table.loc["20", "artist"] == "tilopa"
+    assert table.groupby("group")["split"].nunique().max() == 1
 
 
 def test_default_min_duration_skips_short_clips(mtat):
@@ -224,10 +226,13 @@ def test_a_song_across_folders_is_grouped_per_split(tmp_path, caplog):
     ]
     build_mtat(tmp_path, clips)
     with caplog.at_level(logging.WARNING):
-        table = load(tmp_path).table.set_index("track_id")
-    assert "1 source song(s) appear in several splits" in caplog.text
-    assert table.loc["1", "group"].endswith("@train") and table.loc["2", "group"].endswith("@test")
-    assert table.loc["3", "group"] == clips[2].source_track
+        ds = load(tmp_path)
+    table = ds.table.set_index("track_id")
+    assert "1 artist(s) appear in several splits" in caplog.text
+    assert table.loc["1", "group"] == "tilopa@train" and table.loc["2", "group"] == "tilopa@test"
+    assert table.loc["1", "song"] == table.loc["2", "song"] == clips[0].source_track
+    assert table.loc["3", "group"] == "kitka"
+    assert (ds.group_leak["test_groups_shared"], ds.group_leak["test_tracks_shared"]) == (1, 1)
 
 
 def test_missing_data_and_metadata(tmp_path):
@@ -294,3 +299,51 @@ def test_bad_split_and_folds(mtat):
         load(root, "valid")
     with pytest.raises(ConfigError, match="top_n=189 exceeds the 188 tags"):
         load(root, top_n=189)
+
+
+# -- the published split's artist leak ------------------------------------------------------------------
+
+
+def test_official_split_leak_is_counted_on_the_artist_and_reported(tmp_path):
+    build_mtat(tmp_path, mtat_leaky_clips())
+    ds = load(tmp_path)
+    # Test: Tilopa (clips 3, 4) and, by clip_info_final.csv, Jeff Wahl (compilation clip 8); valid: Beth Quist.
+    assert ds.group_leak == {
+        "key": "artist",
+        "test_groups_shared": 2, "test_tracks_shared": 3, "test_tracks": 4,
+        "valid_groups_shared": 1, "valid_tracks_shared": 1, "valid_tracks": 2, "valid_test_groups_shared": 0,
+    }  # fmt: skip
+    (note,) = [n for n in ds.notes if "not artist-disjoint" in n]
+    assert "2 artists, 3 of 4 tracks of the test split share an artist with training" in note
+    assert "1 artist, 1 of 2 tracks of the validation split" in note and "--split random" in note
+    # The published split itself is kept, and the groups the toolkit sees still never cross it.
+    table = ds.table.set_index("track_id")
+    assert table.loc["3", "split"] == "test" and table.loc["1", "split"] == "train"
+    assert table.groupby("group")["split"].nunique().max() == 1
+    assert table.loc["8", "artist"] == table.loc["7", "artist"] == "jeff_wahl"
+
+
+def test_official_leak_without_clip_info_uses_file_names_and_says_so(tmp_path):
+    build_mtat(tmp_path, mtat_leaky_clips(), clip_info=False)
+    ds = load(tmp_path)
+    # Without clip_info_final.csv the compilation clip is 'magnatune_compilation': one test leak fewer.
+    assert (ds.group_leak["test_groups_shared"], ds.group_leak["test_tracks_shared"]) == (1, 2)
+    assert any("clip_info_final.csv is absent" in n for n in ds.notes)
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class")
+def test_random_split_is_the_artist_disjoint_alternative(tmp_path, monkeypatch):
+    clips = mtat_leaky_clips()
+    clips += [MTATClip(20 + k, "0123456789"[k], f"Extra {k}", "Album", 1, "Song", 0, ("guitar",)) for k in range(10)]
+    build_mtat(tmp_path, clips)
+    ds = get_dataset("mtat", tmp_path, min_duration=0.5).load(split="random", seed=0)
+    assert ds.group_leak is None and not [n for n in ds.notes if "not artist-disjoint" in n]
+    assert (ds.table["group"] == ds.table["artist"]).all()
+    assert ds.table.groupby("artist")["split"].nunique().max() == 1
+    # A drawn split that put one artist in two splits would stop the load, not be renamed away.
+    monkeypatch.setattr(
+        "benchmarks.datasets.mtat.group_split",
+        lambda table, seed: table["path"].map(lambda p: FOLDER_SPLIT[Path(p).parent.name]),
+    )
+    with pytest.raises(DatasetError, match="artist.*span several splits"):
+        get_dataset("mtat", tmp_path, min_duration=0.5).load(split="random", seed=0)

@@ -103,6 +103,7 @@ class _Generated(DatasetModule):
     published_at = "nowhere: it is generated on first use (no download)"
     common_defaults: ClassVar[dict] = {"duration": 10.0, "sr": 22050, "corpus_seed": 0, "jobs": None, "folds": None}
     defaults: ClassVar[dict]
+    options_help = None  # its keys depend on the corpus: checked in __init__, unknown ones are a ConfigError
 
     def __init__(self, data_dir=None, **options):
         super().__init__(data_dir, **options)
