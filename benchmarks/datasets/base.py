@@ -27,6 +27,12 @@ from features.skipped import SKIPPED_COLUMNS, empty_skipped
 log = logging.getLogger(__name__)
 
 TASKS = ("single", "multi")
+
+
+def absolute(path) -> Path:
+    """`path` made absolute (user and relative parts expanded) without resolving symbolic links, so that a
+    symlinked library is listed, and skipped files are named, as the user laid it out."""
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
 HEAD_BYTES = 1 << 16  # duplicate check: files of one size are compared on this many first bytes, then whole
 
 
@@ -138,11 +144,11 @@ class DatasetModule:
     def candidate_root(self) -> tuple[Path, str]:
         """The folder to use and how it was chosen (flag, environment variable, or default)."""
         if self.data_dir is not None:
-            return Path(self.data_dir).expanduser().resolve(), "--data-dir"
+            return absolute(self.data_dir), "--data-dir"
         env = os.environ.get(self.env_var)
         if env:
-            return Path(env).expanduser().resolve(), f"${self.env_var}"
-        return (Path.cwd() / "data" / self.name).resolve(), "the default location"
+            return absolute(env), f"${self.env_var}"
+        return absolute(Path.cwd() / "data" / self.name), "the default location"
 
     def root(self) -> Path:
         root, how = self.candidate_root()

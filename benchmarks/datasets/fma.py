@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.datasets.base import DatasetModule, skipped_frame
+from benchmarks.datasets.base import DatasetModule, absolute, skipped_frame
 from features.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class FMA(DatasetModule):
 
     def audio_dir(self, root: Path) -> Path:
         given = self.options.get("audio_dir")
-        base = Path(given).expanduser().resolve() if given is not None else root / f"fma_{self.subset}"
+        base = absolute(given) if given is not None else root / f"fma_{self.subset}"
         if not base.is_dir():
             if given is not None:
                 raise DatasetError(f"fma: audio_dir={str(given)!r} is not a folder")

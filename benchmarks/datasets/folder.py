@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.datasets.base import DatasetModule, audio_files, skipped_frame
+from benchmarks.datasets.base import DatasetModule, absolute, audio_files, skipped_frame
 from benchmarks.splits import group_kfold, group_split
 from features.audio import AUDIO_EXTENSIONS
 from features.errors import ConfigError, DatasetError
@@ -144,7 +144,7 @@ class Folder(DatasetModule):
                     group = groups.get(rel)
                 elif self.group_by is not None:
                     group = group_of(self.group_by, path.relative_to(root / cls).as_posix())
-                row = {"track_id": track_id, "path": str(path.resolve()), "label": cls, "group": group or track_id,
+                row = {"track_id": track_id, "path": str(absolute(path)), "label": cls, "group": group or track_id,
                        "split": None}  # fmt: skip
                 if pinned is not None:
                     if rel not in pinned:

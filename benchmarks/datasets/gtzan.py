@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.datasets.base import DatasetModule, skipped_frame
+from benchmarks.datasets.base import DatasetModule, absolute, skipped_frame
 from benchmarks.splits import group_kfold, group_split
 from features.errors import ConfigError
 
@@ -49,7 +49,7 @@ class GTZAN(DatasetModule):
 
     def audio_dir(self, root: Path) -> Path:
         for sub in AUDIO_SUBDIRS:
-            base = (root / sub).resolve()
+            base = absolute(root / sub)
             if any((base / g).is_dir() for g in GENRES):
                 return base
         raise self.missing_error(root, "given", "has no genre folders (blues/, classical/, ...)")

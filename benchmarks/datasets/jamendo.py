@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.datasets.base import DatasetModule, skipped_frame
+from benchmarks.datasets.base import DatasetModule, absolute, skipped_frame
 from benchmarks.datasets.tagging import first_dir, read_lines
 from features.errors import ConfigError, DatasetError
 
@@ -118,7 +118,7 @@ class Jamendo(DatasetModule):
 
     # -- files -------------------------------------------------------------------------------------
     def metadata_dir(self, root: Path) -> Path:
-        found = first_dir([(root / d).resolve() for d in METADATA_DIRS], lambda d: (d / "splits").is_dir())
+        found = first_dir([absolute(root / d) for d in METADATA_DIRS], lambda d: (d / "splits").is_dir())
         if found is None:
             raise self.missing_error(
                 root,
@@ -140,13 +140,13 @@ class Jamendo(DatasetModule):
     def audio_dir(self, root: Path) -> Path:
         given = self.options.get("audio_dir")
         if given is not None:
-            base = Path(given).expanduser().resolve()
+            base = absolute(given)
             if not base.is_dir():
                 raise DatasetError(f"jamendo: audio_dir={str(given)!r} is not a folder")
             return base
         two_digit = [f"{k:02d}" for k in range(100)]
         found = first_dir(
-            [(root / s).resolve() for s in AUDIO_SUBDIRS], lambda d: any((d / n).is_dir() for n in two_digit)
+            [absolute(root / s) for s in AUDIO_SUBDIRS], lambda d: any((d / n).is_dir() for n in two_digit)
         )
         if found is None:
             raise self.missing_error(

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmarks.datasets.base import DatasetModule, skipped_frame
+from benchmarks.datasets.base import DatasetModule, absolute, skipped_frame
 from benchmarks.datasets.tagging import first_dir, read_lines, unquote
 from benchmarks.splits import group_kfold, group_split
 from features import audio
@@ -194,12 +194,12 @@ class MTAT(DatasetModule):
     def audio_dir(self, root: Path) -> Path:
         given = self.options.get("audio_dir")
         if given is not None:
-            base = Path(given).expanduser().resolve()
+            base = absolute(given)
             if not base.is_dir():
                 raise DatasetError(f"mtat: audio_dir={str(given)!r} is not a folder")
             return base
         found = first_dir(
-            [(root / s).resolve() for s in AUDIO_SUBDIRS], lambda d: any((d / f).is_dir() for f in FOLDERS)
+            [absolute(root / s) for s in AUDIO_SUBDIRS], lambda d: any((d / f).is_dir() for f in FOLDERS)
         )
         if found is None:
             raise self.missing_error(

@@ -199,3 +199,29 @@ def test_run_config_puts_dataset_notes_first_and_records_the_leak(tmp_path):
                           "group": ["a", "b"], "split": ["train", "test"]})
     plain = run_config(RunConfig(), LoadedDataset("plain", table, ["x", "y"], "single", tmp_path), env={})
     assert "group_leak" not in plain and "notes" not in plain
+
+
+# -- paths as the user laid them out -------------------------------------------------------------------
+
+
+def test_a_symlinked_library_is_listed_and_skipped_under_its_link_paths(tmp_path):
+    """The table (and so skipped.csv) names files by the path the user gave, not the symlink's target."""
+    from benchmarks.run import run
+
+    real = tmp_path / "disk" / "library"
+    for c in range(2):
+        for i in range(12):
+            clip(real / f"c{c}" / f"t{i}.wav", 100 * c + i, seconds=1.0)
+    cut = real / "c0" / "cut.wav"
+    clip(cut, 99, seconds=3.0)
+    cut.write_bytes(cut.read_bytes()[: len(cut.read_bytes()) // 2])  # a truncated WAV
+    link = tmp_path / "music"
+    link.symlink_to(real, target_is_directory=True)
+
+    ds = get_dataset("folder", link).load()
+    assert all(p.startswith(str(link) + "/") for p in ds.table["path"])
+    run_dir = run(RunConfig(dataset="folder", data_dir=str(link), models=("lr",), out=str(tmp_path / "out"),
+                            run_id="r", n_jobs=1, cache_dir=str(tmp_path / "cache")))
+    skipped = pd.read_csv(run_dir / "skipped.csv")
+    assert skipped["path"].tolist() == [str(link / "c0" / "cut.wav")]
+    assert "truncated" in skipped["reason"].iloc[0]

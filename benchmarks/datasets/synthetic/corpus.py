@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from benchmarks.datasets.base import DatasetModule, empty_skipped
+from benchmarks.datasets.base import DatasetModule, absolute, empty_skipped
 from benchmarks.datasets.synthetic.engine import compose, fingerprint, plan_summary, render, track_tags, write_wav
 from benchmarks.datasets.synthetic.plans import TrackPlan, make_patch, replace_artist, sample_artist, sample_track
 from benchmarks.datasets.synthetic.styles import GENRES, STYLES, TAGS
@@ -136,7 +136,7 @@ class _Generated(DatasetModule):
     def _build(self, root: Path, split: str, seed: int):
         rows = []
         for t in self.manifest["tracks"]:
-            row = {"track_id": t["track_id"], "path": str((root / t["path"]).resolve()), "group": t["group"]}
+            row = {"track_id": t["track_id"], "path": str(absolute(root / t["path"])), "group": t["group"]}
             if self.task == "single":
                 row["label"] = t["label"]
             else:
