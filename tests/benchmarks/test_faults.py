@@ -1,17 +1,27 @@
 """A dataset folder full of broken and unusual files: the run completes, every bad file is reported with
-its reason, unusual files are used, and the metrics on the good files equal a run on the good files alone."""
+its reason, unusual files are used, and the metrics on the good files equal a run on the good files alone.
 
+One of the bad files is unreadable (mode 000). Root reads such a file anyway, and CI runs as root, so both
+runs happen in a child process that cannot override file permissions: as a non-root user that is any
+process; as root, the child first drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from its effective,
+permitted, inheritable and bounding sets (and clears its ambient set), so that the kernel checks the mode
+bits for it, and the workers it might start, as for any other user. It stays uid 0 so that it can still
+reach the interpreter and the libraries (an unprivileged uid cannot, where they live under a 0700 home),
+and the child checks before the run that opening the file really fails with "permission denied".
+"""
+
+import ctypes
 import json
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
-from benchmarks.config import RunConfig
-from benchmarks.run import run
 
 SR = 22050
 
@@ -82,34 +92,97 @@ def corpora(tmp_path_factory):
             make(p)
     for rel, (make, _) in bads.items():
         make(faulty / rel)
-    locked = None
-    if os.geteuid() != 0:  # root reads everything, so this case only exists for other users
-        locked = "class0/locked.wav"
-        sf.write(faulty / locked, clip(0, 70), SR)
-        (faulty / locked).chmod(0)
+    # Unreadable: mode 000. Only a process that cannot override file permissions sees it so (see run_on).
+    locked = "class0/locked.wav"
+    sf.write(faulty / locked, clip(0, 70), SR)
+    (faulty / locked).chmod(0)
     write_split(good, ordered)
-    write_split(faulty, ordered + sorted(bads) + ([locked] if locked else []))
+    write_split(faulty, ordered + sorted(bads) + [locked])
     return good, faulty, bads, locked
 
 
-def run_on(root, out, models=("lr", "knn", "small-cnn")):
-    cfg = RunConfig(dataset="folder", data_dir=str(root), models=models, out=str(out), run_id="r", n_jobs=1,
-                    cache_dir=str(out / "cache"), epochs=2, seeds=(0,))
-    return run(cfg)
+# -- a child process for which file permissions hold, root or not ------------------------------------------
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2  # linux/capability.h
+PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4  # linux/prctl.h
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_permission_override() -> None:
+    """Remove this process's (and its future children's) power to bypass file permission checks."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(rc, what):
+        if rc != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"{what}: {os.strerror(err)}")
+
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):  # bounding set first: it needs CAP_SETPCAP, kept
+        check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"prctl(PR_CAPBSET_DROP, {cap})")
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # absent before Linux 4.3: nothing to clear
+    header, data = CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (CapData * 2)()
+    check(libc.capget(ctypes.byref(header), data), "capget")
+    mask = ~((1 << CAP_DAC_OVERRIDE) | (1 << CAP_DAC_READ_SEARCH)) & 0xFFFFFFFF
+    data[0].effective &= mask
+    data[0].permitted &= mask
+    data[0].inheritable &= mask
+    check(libc.capset(ctypes.byref(header), data), "capset")
+
+
+CHILD = """
+import json, os, sys
+from tests.benchmarks.test_faults import drop_permission_override
+spec = json.loads(sys.argv[1])
+if os.geteuid() == 0:
+    drop_permission_override()
+try:  # the premise of the case: this process cannot read the locked file
+    open(spec["locked"], "rb").close()
+    sys.exit("premise failed: the child process could read " + spec["locked"])
+except PermissionError:
+    pass
+from benchmarks.config import RunConfig
+from benchmarks.run import run
+cfg = spec["cfg"]
+print(run(RunConfig(**{**cfg, "models": tuple(cfg["models"]), "seeds": tuple(cfg["seeds"])})))
+"""
+
+
+def run_on(root, out, probe, models=("lr", "knn", "small-cnn")):
+    """The runner on `root`, in a child process that file permissions apply to (checked on the unreadable
+    file `probe` before the run); returns the run folder."""
+    cfg = dict(dataset="folder", data_dir=str(root), models=list(models), out=str(out), run_id="r", n_jobs=1,
+               cache_dir=str(out / "cache"), epochs=2, seeds=[0])
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)}
+    spec = json.dumps({"cfg": cfg, "locked": str(probe)})
+    proc = subprocess.run([sys.executable, "-c", CHILD, spec], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def test_fault_corpus(corpora, tmp_path):
     good, faulty, bads, locked = corpora
-    faulty_run = run_on(faulty, tmp_path / "faulty")
-    good_run = run_on(good, tmp_path / "good")
+    # Both runs under the same conditions: in a child process that cannot read the locked file.
+    faulty_run = run_on(faulty, tmp_path / "faulty", probe=faulty / locked)
+    good_run = run_on(good, tmp_path / "good", probe=faulty / locked)
     skipped = pd.read_csv(faulty_run / "skipped.csv")
     for rel, (_, reason) in bads.items():
         rows = skipped[skipped["path"].str.endswith(rel)]
         assert len(rows) == 1, (rel, skipped)
         assert reason in rows["reason"].iloc[0], (rel, rows["reason"].iloc[0])
-    if locked:
-        assert skipped["path"].str.endswith(locked).sum() == 1
-    assert len(skipped) == len(bads) + bool(locked)
+    # The unreadable file is reported, for its cause, and the run went on (the metrics below).
+    rows = skipped[skipped["path"].str.endswith(locked)]
+    assert len(rows) == 1, skipped
+    assert "permission denied" in rows["reason"].iloc[0].lower(), rows["reason"].iloc[0]
+    assert len(skipped) == len(bads) + 1
     # Unusual files are used: none is skipped, and every good file is counted in the run.
     for unusual in ("pcm8", "pcm24", "stereo48k", "sixchannel", "silent", "caf"):
         assert not skipped["path"].str.contains(unusual).any(), unusual

@@ -144,23 +144,37 @@ def test_no_test_track_reaches_scaler_sampler_or_estimator(gtzan_fixture, tmp_pa
                   excerpts=0.5, tune=True)
     run_dir = run(cfg)
     pred = pd.read_csv(run_dir / "predictions.csv")
-    held_out = set(pred["track_id"])  # valid and test tracks
     from benchmarks.datasets import get_dataset
 
     table = get_dataset("gtzan", gtzan_fixture).load().table
+    train_ids = set(table.loc[table["split"] == "train", "track_id"])  # identities from the split itself
+    held_out = set(table["track_id"]) - train_ids  # valid and test tracks
+    assert set(pred["track_id"]) <= held_out
     feats = features.extract(table, features.FEATURE_SETS["all"](), n_jobs=1, cache_dir=tmp_path / "cache",
                              excerpts=features.ExcerptConfig(length=0.5, overlap=0.5))
     tids = feats.index.get_level_values(0)
-    train_rows = feats[~tids.isin(held_out)].to_numpy()
+    train_rows = feats[tids.isin(train_ids)].to_numpy()
     held_rows = feats[tids.isin(held_out)].to_numpy()
     assert len(held_rows) and seen["scaler"] and seen["sampler"] and seen["model"]
+
+    def same_rows(X, rows):  # (rows of X, rows): which excerpt each row of X is, to rtol 1e-6
+        return (np.abs(X[:, None, :] - rows[None, :, :]) <= 1e-6 * np.abs(rows[None, :, :]) + 1e-9).all(-1)
+
     for X in seen["scaler"]:
-        # Exactly the training excerpts, no held-out excerpt.
-        assert X.shape == train_rows.shape
-        np.testing.assert_allclose(np.sort(X, axis=0), np.sort(train_rows, axis=0), rtol=1e-6)
+        # Exactly the training excerpts, each once, and no held-out excerpt.
+        match = same_rows(X, train_rows)
+        assert (match.sum(axis=1) == 1).all() and (match.sum(axis=0) == 1).all()
         assert not (np.abs(X[:, None, :] - held_rows[None, :, :]).max(-1) < 1e-9).any()
-    scaler = StandardScaler().fit(train_rows)
-    scaled_held = scaler.transform(held_rows)
+    with monkeypatch.context() as m:
+        m.setattr(StandardScaler, "fit", orig_scaler)
+        scaler = StandardScaler().fit(train_rows)
+    scaled_train, scaled_held = scaler.transform(train_rows), scaler.transform(held_rows)
+    for X in seen["sampler"]:  # the sampler gets the scaled training excerpts, each once
+        match = same_rows(X, scaled_train)
+        assert (match.sum(axis=1) == 1).all() and (match.sum(axis=0) == 1).all()
+    for X in seen["model"]:  # the estimator: training excerpts only (copies allowed), every one of them
+        match = same_rows(X, scaled_train)
+        assert (match.sum(axis=1) == 1).all() and match.any(axis=0).all()
     for X in seen["sampler"] + seen["model"]:
         assert not (np.abs(X[:, None, :] - scaled_held[None, :, :]).max(-1) < 1e-6).any()
 
