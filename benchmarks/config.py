@@ -21,6 +21,8 @@ PROFILES = ("quick", "paper")
 CLASSICAL_DEFAULT = ("lr", "rf", "xgb", "svm", "knn", "mlp")
 DEEP_DEFAULT = {"quick": ("small-cnn",), "paper": ()}
 STUDIES = ("imbalance",)
+KFOLD = "kfold"  # the --split value of grouped, stratified k-fold cross-validation (`benchmarks.crossval`)
+MIN_FOLDS = 3  # a test fold, a validation fold and at least one training fold
 IMBALANCE_PROFILES = ("exponential", "step")
 BACKENDS = ("librosa", "essentia")
 # --deep-input values, the keys of deep.frontend.FRONTENDS (listed here: a RunConfig needs no torch to be built).
@@ -38,8 +40,9 @@ class RunConfig:
     data_dir: str | None = None
     dataset_options: tuple[tuple[str, str], ...] = ()
     models: tuple[str, ...] = ()  # empty: the profile's default models
-    split: str | None = None  # None: the dataset's default split
+    split: str | None = None  # None: the dataset's default split; "kfold": k-fold cross-validation
     split_seed: int = 0
+    folds: int = 5  # k of split="kfold"
     seeds: tuple[int, ...] = (0,)
     profile: str = "quick"
     features: str = "all"
@@ -94,6 +97,12 @@ class RunConfig:
             raise ConfigError(f"lr={self.lr} must be positive")
         if self.chunk_s is not None and self.chunk_s <= 0:
             raise ConfigError(f"chunk_s={self.chunk_s} must be a positive number of seconds")
+        if isinstance(self.folds, bool) or not isinstance(self.folds, int) or self.folds < MIN_FOLDS:
+            raise ConfigError(f"folds={self.folds!r} must be an integer of at least {MIN_FOLDS} (a test fold, a "
+                              "validation fold and at least one training fold)")
+        if self.split == KFOLD and self.study is not None:
+            raise ConfigError(f"--split kfold does not combine with --study {self.study}: the study draws its "
+                              "subsets from one training split; drop one of them")
         if self.study == "imbalance" and any(r < 1 for r in self.imbalance_ratios):
             raise ConfigError(f"imbalance ratios {self.imbalance_ratios} must all be >= 1")
 

@@ -9,17 +9,16 @@ import shutil
 import numpy as np
 import pandas as pd
 
-from benchmarks.config import RunConfig
+from benchmarks.config import KFOLD, RunConfig
 from benchmarks.datasets import get_dataset
 from benchmarks.datasets.base import LoadedDataset
 from benchmarks.families import family_of
+from benchmarks.registry import SEEDED_SPLITS, kfold_split
 from features.audio import info
 from features.cache import resolve_root
 from features.errors import AudioLoadError, ConfigError
 
 log = logging.getLogger(__name__)
-
-SEEDED_SPLITS = ("random",)  # the dataset splits drawn from --split-seed; every other split is fixed
 
 
 def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
@@ -48,10 +47,18 @@ def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
     return ds
 
 
-def load_dataset(cfg: RunConfig) -> LoadedDataset:
-    """The dataset of `cfg` on its split, short files skipped; ConfigError when the split lacks train/test."""
+def load_dataset(cfg: RunConfig, *, for_folds: bool = False) -> LoadedDataset:
+    """The dataset of `cfg` on its split, short files skipped; ConfigError when the split lacks train/test.
+
+    split="kfold" is for `benchmarks.crossval` only (`for_folds=True`; any other producer is refused): the
+    dataset is loaded on its seeded split (`registry.kfold_split`: gtzan and mtat on `random`), whose tracks
+    the cross-validation divides into folds, ignoring the loaded train/valid/test column."""
+    if (cfg.split == KFOLD) != for_folds:
+        raise ConfigError("split='kfold' is run by benchmarks.crossval (python -m benchmarks.run --split kfold)"
+                          if not for_folds else f"k-fold cross-validation needs split='kfold', not {cfg.split!r}")
     module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
-    ds = drop_short(module.load(split=cfg.split, seed=cfg.split_seed), cfg.min_duration)
+    split = kfold_split(module) if for_folds else cfg.split
+    ds = drop_short(module.load(split=split, seed=cfg.split_seed), cfg.min_duration)
     if cfg.split_seed != 0 and ds.split_name not in SEEDED_SPLITS:
         raise ConfigError(f"--split-seed {cfg.split_seed} has no effect on the fixed split {ds.split_name!r} of "
                           f"{cfg.dataset}; drop it, or choose a seeded split (--split random) if the dataset has one")
@@ -59,7 +66,7 @@ def load_dataset(cfg: RunConfig) -> LoadedDataset:
     if not {"train", "test"} <= splits:
         raise ConfigError(
             f"split {ds.split_name!r} of {cfg.dataset} gives {sorted(splits)}; the runner needs train/valid/test "
-            "(k-fold tables are for the Python API)"
+            "(for k-fold cross-validation use --split kfold --folds K)"
         )
     return ds
 

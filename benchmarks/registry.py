@@ -6,13 +6,15 @@ from __future__ import annotations
 import dataclasses
 
 from baselines import BASELINES
-from benchmarks.config import DEEP_INPUTS, RunConfig, default_models
+from benchmarks.config import DEEP_INPUTS, KFOLD, RunConfig, default_models
 from benchmarks.datasets import DATASETS, get_dataset
 from benchmarks.families.strategies import names_for, strategies
 from deep.models import DEEP_MODELS
 from features import FEATURE_SETS
 from features.errors import ConfigError
 from resampling import LOSSES, SAMPLERS
+
+SEEDED_SPLITS = ("random",)  # the dataset splits drawn from --split-seed; every other split is fixed
 
 
 def registries() -> dict[str, list[str]]:
@@ -32,22 +34,37 @@ ONLY_FOR = [
     ("--chunk-s", "chunk_s", "deep"), ("--deep-input", "deep_input", "deep"), ("--augment", "augment", "deep"),
     ("--device", "device", "deep"), ("--no-resume", "resume", "deep"),
     ("--imbalance-ratio", "imbalance_ratios", "study"), ("--imbalance-profile", "imbalance_profile", "study"),
+    ("--folds", "folds", "kfold"),
 ]
 GROUP_WORDS = {"classical": "it acts on classical models and this run has none",
                "deep": "it acts on deep models and this run has none",
                "excerpts": "it acts on excerpts and --excerpts is not given",
-               "study": "it acts on the imbalance study and --study is not given"}
+               "study": "it acts on the imbalance study and --study is not given",
+               "kfold": "it acts on k-fold cross-validation and --split kfold is not given"}
 
 
 def no_effect(cfg: RunConfig, models) -> None:
     """ConfigError for the first setting that would change nothing in this run (see ONLY_FOR)."""
     present = {"classical": any(m in BASELINES for m in models), "deep": any(m not in BASELINES for m in models),
-               "excerpts": cfg.excerpts is not None, "study": cfg.study is not None}
+               "excerpts": cfg.excerpts is not None, "study": cfg.study is not None,
+               "kfold": cfg.split == KFOLD}
     defaults = RunConfig()
     for flag, name, group in ONLY_FOR:
         if not present[group] and getattr(cfg, name) != getattr(defaults, name):
             raise ConfigError(f"{flag} has no effect: {GROUP_WORDS[group]} (models: {', '.join(models)}); "
                               f"drop it or change the run")
+
+
+def kfold_split(module) -> str:
+    """The split whose tracks k-fold cross-validation divides into folds: the dataset's default when it is
+    seeded, else its seeded split (gtzan, mtat: `random`); ConfigError for a dataset with fixed splits only."""
+    if module.default_split in SEEDED_SPLITS:
+        return module.default_split
+    seeded = [s for s in module.split_names if s in SEEDED_SPLITS]
+    if not seeded:
+        raise ConfigError(f"--split kfold: {module.name} has an official split ({', '.join(module.split_names)}) "
+                          "and no seeded one to draw folds from; k-fold needs a dataset without an official split")
+    return seeded[0]
 
 
 def _choice(what: str, value, valid) -> None:
@@ -72,7 +89,13 @@ def validate(cfg: RunConfig) -> RunConfig:
         _choice("strategy", s, reg["strategies"])
     # Building the module is cheap (no data is read); it tells the task, so that impossible
     # combinations stop here, before any data is generated, decoded or trained on.
-    task = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options)).task
+    module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
+    task = module.task
+    if cfg.split == KFOLD:
+        kfold_split(module)
+        if "folds" in dict(cfg.dataset_options):
+            raise ConfigError("--dataset-option folds has no effect with --split kfold, which draws its own "
+                              f"folds; drop it and give --folds (now {cfg.folds})")
     for s in cfg.strategies:
         if task not in strategies()[s].tasks:
             raise ConfigError(

@@ -5,8 +5,9 @@
 Classical models train on hand-crafted features; deep models on the float16 log-mel cache (or, with
 --deep-input, STFT / MFCC / CQT / mel+CQT computed on the device, and waveform models on decoded
 audio); all on the same split and the same tracks. `benchmarks.comparison` (or, with `--study
-imbalance`, `benchmarks.study`) writes `results/<dataset>/<run-id>/` (see `benchmarks.runfolder`), then
-`benchmarks.report` renders its tables, figures and report.html.
+imbalance`, `benchmarks.study`; with `--split kfold`, `benchmarks.crossval`) writes
+`results/<dataset>/<run-id>/` (see `benchmarks.runfolder`), then `benchmarks.report` renders its tables,
+figures and report.html.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 import warnings
 from pathlib import Path
 
-from benchmarks import comparison, report, study
+from benchmarks import comparison, crossval, report, study
 from benchmarks import config as cfgmod
 from benchmarks.config import RunConfig
 from benchmarks.registry import registries, validate
@@ -42,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--data-dir", help="dataset folder (default: $<DATASET>_DIR, then ./data/<dataset>)")
     a("--dataset-option", action="append", metavar="KEY=VALUE", help="dataset option, e.g. subset=small; repeatable")
     a("--models", help="comma-separated classical and/or deep models (default: the profile's)")
-    a("--split", help="dataset split (default: the dataset's official/fixed split)")
-    a("--split-seed", type=int, help="seed of a random split (default 0: the same split every run)")
+    a("--split", help="dataset split (default: the dataset's official/fixed split); kfold: grouped, stratified "
+                      "k-fold cross-validation, every track tested once (datasets without an official split)")
+    a("--split-seed", type=int, help="seed of a random split or of the folds (default 0: the same split every run)")
+    a("--folds", type=int, help=f"k of --split kfold (default {RunConfig.folds}, at least {cfgmod.MIN_FOLDS})")
     a("--seeds", help="comma-separated training seeds, e.g. 0,1,2 (results report mean ± std)")
     a("--profile", choices=cfgmod.PROFILES, help="quick (default) or paper (the reference studies' settings)")
     a("--features", help="feature set for the classical models (default: all)")
@@ -97,10 +100,13 @@ def parse(argv=None) -> tuple[RunConfig, argparse.Namespace]:
 
 
 def run(cfg: RunConfig) -> Path:
-    """Produce the run folder of `cfg` (a comparison or a study; each validates `cfg`), render the report;
-    return the folder."""
+    """Produce the run folder of `cfg` (a comparison, a study or a cross-validation; each validates `cfg`),
+    render the report; return the folder."""
     timer = Timer()
-    producer = study.run if cfg.study == "imbalance" else comparison.run
+    if cfg.split == cfgmod.KFOLD:
+        producer = crossval.run
+    else:
+        producer = study.run if cfg.study == "imbalance" else comparison.run
     run_dir = producer(cfg, timer)
     with timer("report"):
         report.render(run_dir)
