@@ -11,8 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUSE_CHECK = ROOT.parent / "shared" / "tools" / "house_check.py"
-PRODUCERS = ("benchmarks.run", "benchmarks.comparison", "benchmarks.study", "benchmarks.experiment",
-             "benchmarks.families", "benchmarks.prepare", "benchmarks.registry")
+PRODUCERS = ("benchmarks.run", "benchmarks.comparison", "benchmarks.study", "benchmarks.crossval",
+             "benchmarks.experiment", "benchmarks.families", "benchmarks.prepare", "benchmarks.registry")
 
 
 def modules_after(code: str) -> set[str]:

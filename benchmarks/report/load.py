@@ -39,7 +39,9 @@ log = logging.getLogger("benchmarks.report")
 class RunData:
     """Everything a section may use, loaded once from the run folder.
 
-    summary: `metrics.summarize(metrics)`; split: the split the tables report ("test" when present);
+    summary: `metrics.summarize(metrics)` (of a cross-validation run: of its pooled rows, labelled with the
+    plain dataset name; `folds` summarizes the per-fold rows, None otherwise); split: the split the tables
+    report ("test" when present);
     significance: `metrics.significance` on that split, every model against the reference model (the
     best on validation); predictions / significance / skipped / curves / timings: None when the file is
     absent (or, for significance, with fewer than two models); short: display label per model key
@@ -63,6 +65,7 @@ class RunData:
     timings: pd.DataFrame | None = None
     n_boot: int = 2000
     slugs: dict[tuple, str] = field(default_factory=dict)
+    folds: pd.DataFrame | None = None
 
     def path(self, name: str) -> Path:
         return self.run_dir / name
@@ -106,7 +109,12 @@ def load_run(run_dir: Path, n_boot: int = 2000) -> RunData:
     datasets = list(dict.fromkeys(metrics["dataset"]))
     dataset = str(config.get("dataset") or datasets[0])
 
-    summary = M.summarize(metrics)
+    pooled, folds = metrics, None
+    if isinstance(config.get("crossval"), dict):  # the tables show the pooled rows; the folds have a section
+        is_pooled = metrics["dataset"].astype(str) == dataset
+        if is_pooled.any() and not is_pooled.all():
+            pooled, folds = metrics[is_pooled], M.summarize(metrics[~is_pooled])
+    summary = M.summarize(pooled)
     splits = list(dict.fromkeys(summary["split"]))
     split = "test" if "test" in splits else splits[0]
     keys = list(dict.fromkeys(tuple(str(v) for v in k) for k in summary[MODEL_KEYS].to_numpy().tolist()))
@@ -115,7 +123,7 @@ def load_run(run_dir: Path, n_boot: int = 2000) -> RunData:
                  if k not in keys]
     run = RunData(run_dir=run_dir, config=config, task=task, classes=classes, dataset=dataset, metrics=metrics,
                   summary=summary, split=split, keys=keys, short=short_labels(keys), predictions=preds,
-                  n_boot=n_boot)
+                  n_boot=n_boot, folds=folds)
     run.slugs = slugs(keys)
     if preds is not None and (preds["split"] == split).any():
         n_models = preds.loc[preds["split"] == split, MODEL_KEYS].drop_duplicates().shape[0]

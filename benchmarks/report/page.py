@@ -56,14 +56,17 @@ def _render_run(run: RunData, sections: Sequence[SectionFn]) -> list[Path]:
     return files
 
 
-def study_folders(run: RunData) -> list[Path]:
-    """The ratio folders of an imbalance study (config.json's "imbalance": {"runs": [{"dir": ...}, ...]}),
-    in the order listed; [] for any other run folder."""
-    info = run.config.get("imbalance")
-    runs = info.get("runs") if isinstance(info, dict) else None
-    if not isinstance(runs, list):
-        return []
-    return [run.run_dir / str(r["dir"]) for r in runs if isinstance(r, dict) and r.get("dir")]
+def sub_folders(run: RunData) -> list[Path]:
+    """The ordinary run folders inside a run folder, in the order listed: an imbalance study's ratio folders
+    (config.json's "imbalance": {"runs": [{"dir": ...}, ...]}) or a cross-validation's fold folders
+    ("crossval": {"runs": [...]}); [] for any other run folder."""
+    out = []
+    for kind in ("imbalance", "crossval"):
+        info = run.config.get(kind)
+        runs = info.get("runs") if isinstance(info, dict) else None
+        if isinstance(runs, list):
+            out += [run.run_dir / str(r["dir"]) for r in runs if isinstance(r, dict) and r.get("dir")]
+    return out
 
 
 def render(run_dir: Path, *, sections: Sequence[SectionFn] | None = None, n_boot: int = 2000) -> list[Path]:
@@ -71,13 +74,13 @@ def render(run_dir: Path, *, sections: Sequence[SectionFn] | None = None, n_boot
 
     run_dir: results/<dataset>/<run-id> holding at least metrics.csv. sections: the section functions
     to run (default `SECTIONS`). n_boot: bootstrap resamples of the significance tests. An imbalance
-    study's ratio folders (ordinary run folders, listed in its config.json) are rendered first, with the
-    default sections. Returns the paths written, theirs first, the folder's own report.html last. Raises
-    DatasetError for a missing or malformed file.
+    study's ratio folders or a cross-validation's fold folders (ordinary run folders, listed in its
+    config.json) are rendered first, with the default sections. Returns the paths written, theirs first,
+    the folder's own report.html last. Raises DatasetError for a missing or malformed file.
     """
     run = load_run(Path(run_dir), n_boot=n_boot)
     files: list[Path] = []
-    for sub in study_folders(run):
+    for sub in sub_folders(run):
         files += _render_run(load_run(sub, n_boot=n_boot), SECTIONS)
     files += _render_run(run, SECTIONS if sections is None else sections)
     return files

@@ -13,6 +13,7 @@ import pandas as pd
 
 from benchmarks import metrics as M
 from benchmarks.report.base import Section, SectionFn, ranked_keys, split_predictions, unique_truth
+from benchmarks.report.crossval import section_crossval
 from benchmarks.report.figures import confusion_figure, confusion_grid, figure, img, save
 from benchmarks.report.load import RunData
 from benchmarks.report.study import section_study
@@ -325,6 +326,7 @@ SECTIONS: list[SectionFn] = [
     section_overview,
     section_study,  # None except in an imbalance study's folder, where it leads
     section_results,
+    section_crossval,  # None except in a cross-validation's top folder
     section_significance,
     section_per_class,
     section_confusion,

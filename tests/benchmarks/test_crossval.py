@@ -130,9 +130,19 @@ def test_report_renders_the_top_folder(cv_run):
     files = report.render(cv_run)
     assert cv_run / "report.html" in files
     table = (cv_run / "table.md").read_text()
-    assert "synthetic@fold0" in table and "| synthetic " in table
+    assert "@fold" not in table                                                # the main table: pooled rows
+    for i in range(FOLDS):                                                     # each fold folder rendered
+        assert cv_run / f"fold{i}" / "table.md" in files
     sig = read_csv(cv_run / "significance.csv")
     assert (sig["n_tracks"].astype(int) == 120).all()                          # paired over all tracks
+    m = read_csv(cv_run / "metrics.csv")
+    test = m[(m["split"] == "test") & (m["metric"] == "accuracy") & (m["model"] == "lr")]
+    pooled = float(test.loc[test["dataset"] == "synthetic", "value"].iloc[0])
+    folds = test.loc[test["dataset"].str.startswith("synthetic@fold"), "value"].astype(float)
+    lr_row = next(r for r in (cv_run / "crossval.md").read_text().splitlines() if r.startswith("| lr "))
+    cells = [c.strip() for c in lr_row.strip("|").split("|")]
+    assert cells[1] == str(FOLDS) and cells[2].startswith(f"{pooled:.3f} [")
+    assert cells[3].startswith(f"{folds.mean():.3f} ± {folds.std(ddof=1):.3f} ({folds.min():.3f}–{folds.max():.3f})")
 
 
 def test_same_config_twice_gives_identical_files(tmp_path, cv_cfg, cv_run):
