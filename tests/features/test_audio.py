@@ -1,8 +1,10 @@
 """features.audio.load against soundfile/soxr references, and every documented failure."""
 
 import logging
-import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,12 +130,31 @@ def test_no_samples_and_non_finite(tmp_path):
     _expect(q, "non-finite")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+UNREADABLE_CHILD = """
+import os, sys
+from tests.privileges import drop_permission_override
+if os.geteuid() == 0:  # root reads any file: drop the power to override permissions first
+    drop_permission_override()
+from features.audio import AudioLoadError, load
+try:
+    load(sys.argv[1], sr=22050)
+except AudioLoadError as e:
+    print(e)
+else:
+    sys.exit("no AudioLoadError")
+"""
+
+
 def test_unreadable(tmp_path):
+    """Mode 000: permission denied, named; run in a child process for which permissions hold, root or not."""
     p = tmp_path / "locked.wav"
     sf.write(p, tone(0.1), SR)
     p.chmod(0)
-    _expect(p, "permission")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", UNREADABLE_CHILD, str(p)], cwd=repo, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "permission" in proc.stdout.lower() and str(p) in proc.stdout
 
 
 def test_bad_arguments(tmp_path):
