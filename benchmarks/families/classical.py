@@ -3,6 +3,13 @@ predicting track-level probabilities.
 
 In excerpt mode the feature matrix has one row per (track, excerpt); models train on the excerpts
 of training tracks and a track's prediction is the mean of its excerpts' probabilities.
+
+No model splits its training rows internally. The models that need held-out data during `fit` (the
+MLP's early stopping, the SVM's Platt calibration) get the validation split's rows (its tracks'
+excerpts in excerpt mode), transformed by the scaler fitted on the training rows and never
+resampled; the MLP's epochs are scored like the tuning: the track-level main score of the mean
+excerpt probabilities. A run without a validation split has no such held-out data: the MLP is not
+early-stopped and the SVM's probabilities are uncalibrated (a note in config.json says so).
 """
 
 from __future__ import annotations
@@ -14,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 import features
-from baselines import BASELINES, make_pipeline, param_grid, predict_proba_full, set_model_params
+from baselines import (
+    BASELINES,
+    full_columns,
+    make_pipeline,
+    param_grid,
+    predict_proba_full,
+    set_model_params,
+    uses_validation,
+)
 from benchmarks.config import RunConfig
 from benchmarks.families.base import FitContext
 from benchmarks.families.strategies import action
@@ -24,6 +39,13 @@ from resampling import SAMPLERS
 log = logging.getLogger(__name__)
 
 STAGE = "features"  # the timings.csv stage of build_inputs
+# What a model with an internal held-out set does in a run without a validation split (config.json notes).
+NO_VALIDATION = {
+    "mlp": "mlp: the run has no validation split; no early stopping (training stops when the training loss "
+           "stops improving)",
+    "svm": "svm: the run has no validation split; its probabilities are the uncalibrated softmax / sigmoid of the "
+           "decision values (no calibration)",
+}
 
 
 def rows_for(feats: pd.DataFrame, track_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -87,11 +109,14 @@ def fit_predict(model: str, feats: pd.DataFrame, strategy: str, seed: int, ctx: 
         spec = SAMPLERS[strategy]
         sampler_factory = lambda: spec(random_state=seed)  # noqa: E731
     n_jobs = max(1, cfg.n_jobs) if cfg.n_jobs != -1 else -1
-    return fit_pipeline(
+    out, info = fit_pipeline(
         model, feats, ctx.splits, ctx.targets, task=task, n_classes=len(ctx.classes), profile=cfg.profile,
         seed=seed, sampler_factory=sampler_factory, class_weight=class_weight, tune=cfg.tune,
         score_fn=lambda y, p: main_score(task, y, p), n_jobs=n_jobs,
     )
+    if info.get("note"):
+        ctx.note(info.pop("note"))
+    return out, info
 
 
 def fit_pipeline(
@@ -113,11 +138,27 @@ def fit_pipeline(
     """Fit `name` on the training tracks and return ({split: (n_tracks, n_classes) probabilities}, info).
 
     splits: track ids per split ('train', 'valid', 'test'); targets: per split, class indices (n,)
-    or multi-hot (n, C) aligned with `splits`. Only 'train' rows reach `fit` (scaler, sampler and
-    estimator); 'valid' is used for tuning when `tune`, and 'test' is only predicted.
+    or multi-hot (n, C) aligned with `splits`. Only 'train' rows are fitted on (scaler, sampler and
+    estimator); 'valid' rows are the held-out rows of the MLP's early stopping and the SVM's
+    calibration (scaled, never resampled; `score_fn` on track means scores the MLP's epochs) and are
+    used for tuning when `tune`; 'test' is only predicted.
     """
     Xtr, own = rows_for(feats, splits["train"])
     ytr = targets["train"][own]
+    has_valid = bool(splits.get("valid"))
+    fit_kw: dict = {}
+    if has_valid:
+        # The internal held-out rows of the MLP (early stopping) and the SVM (calibration): the validation
+        # split's rows, scaled by the pipeline's training-fitted scaler and never resampled.
+        Xva, own_va = rows_for(feats, splits["valid"])
+        fit_kw = {"X_valid": Xva, "y_valid": targets["valid"][own_va]}
+        if score_fn is not None:
+            n_valid = len(splits["valid"])
+
+            def valid_score(p, classes):  # the tuning score, on track means of the rows' probabilities
+                return score_fn(targets["valid"], track_mean(full_columns(p, classes, n_classes), own_va, n_valid))
+
+            fit_kw["valid_score"] = valid_score
 
     def build(params):
         pipe = make_pipeline(name, sampler=sampler_factory() if sampler_factory else None, profile=profile,
@@ -129,17 +170,24 @@ def fit_pipeline(
             pipe = set_model_params(pipe, {"n_neighbors": len(Xtr)})
         return pipe
 
+    def fit(pipe):
+        return pipe.fit(Xtr, ytr, **fit_kw)
+
     def predict(pipe, split):
         X, owner = rows_for(feats, splits[split])
         return track_mean(predict_proba_full(pipe, X, n_classes), owner, len(splits[split]))
 
     info: dict = {}
-    if tune and splits.get("valid"):
+    if not has_valid and uses_validation(BASELINES[name](profile=profile, task=task)):
+        info["note"] = NO_VALIDATION.get(name, f"{name}: the run has no validation split; its internal fits have "
+                                               "no held-out rows")
+        log.warning(info["note"])
+    if tune and has_valid:
         if score_fn is None:
             raise ValueError("tune=True needs a score_fn")
         best = None
         for params in param_grid(name):
-            pipe = build(params).fit(Xtr, ytr)
+            pipe = fit(build(params))
             score = score_fn(targets["valid"], predict(pipe, "valid"))
             log.info("%s %s: validation score %.4f", name, params, score)
             if best is None or score > best[0]:
@@ -148,6 +196,11 @@ def fit_pipeline(
         info["valid_score"] = best[0]
         pipe = best[2]
     else:
-        pipe = build({}).fit(Xtr, ytr)
+        pipe = fit(build({}))
+    model = pipe.named_steps["model"]
+    if getattr(model, "stopping_", None) == "validation":
+        info["best_epoch"] = model.best_epoch_
+        log.info("%s: early-stopped on the validation split, best epoch %d of %d", name, model.best_epoch_,
+                 model.n_epochs_)
     out = {s: predict(pipe, s) for s in ("valid", "test") if splits.get(s)}
     return out, info

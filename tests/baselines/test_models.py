@@ -43,8 +43,10 @@ def test_paper_profile_uses_the_reference_settings():
     xgb = make_pipeline("xgb", profile="paper").named_steps["model"]
     assert (xgb.n_estimators, xgb.max_depth, xgb.learning_rate, xgb.subsample) == (500, 5, 0.1, 0.8)
     assert make_pipeline("knn", profile="paper").named_steps["model"].n_neighbors == 7
-    for name in ("lr", "svm"):
-        assert type(make_pipeline(name, profile="paper").named_steps["model"]).__name__ == "OneVsRestClassifier"
+    assert type(make_pipeline("lr", profile="paper").named_steps["model"]).__name__ == "OneVsRestClassifier"
+    svm = make_pipeline("svm", profile="paper").named_steps["model"]
+    assert svm.one_vs_rest and not make_pipeline("svm").named_steps["model"].one_vs_rest
+    assert make_pipeline("mlp", profile="paper").named_steps["model"].hidden_layer_sizes == (512, 256, 64)
 
 
 class RecordingSampler(BaseSampler):
@@ -98,10 +100,14 @@ def test_class_weight_raises_minority_recall():
 
 
 def test_grid_and_params_reach_the_estimator_through_ovr():
-    pipe = make_pipeline("svm", profile="paper")
-    grid = param_grid("svm")
-    assert len(grid) == 4
+    pipe = make_pipeline("lr", profile="paper")
+    assert len(param_grid("lr")) == 3
     tuned = set_model_params(pipe, {"C": 10.0})
     assert tuned.named_steps["model"].estimator.C == 10.0 and pipe.named_steps["model"].estimator.C == 1.0
+    pipe = make_pipeline("svm", profile="paper")
+    assert len(param_grid("svm")) == 4
+    tuned = set_model_params(pipe, {"C": 10.0, "gamma": 0.01})
+    assert (tuned.named_steps["model"].C, tuned.named_steps["model"].gamma) == (10.0, 0.01)
+    assert pipe.named_steps["model"].C == 1.0
     with pytest.raises(ValueError, match="unknown classical model"):
         make_pipeline("svn")
