@@ -4,7 +4,7 @@ renders nothing (the report reads the folder).
 
 Design
 ------
-- The dataset is loaded on its seeded split (`prepare.load_dataset`, `registry.kfold_split`: the default of
+- The dataset is loaded on its seeded split (`prepare.load_dataset`, `splits.kfold_split`: the default of
   synthetic, synthetic-tags and folder; `random` for gtzan and mtat, whose defaults are fixed); a dataset with
   only an official split (fma, jamendo) is refused before any data is read. Inputs (features, spectrograms)
   are built once for every track (`experiment.build_inputs`); tracks they leave out are dropped before the

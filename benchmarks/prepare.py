@@ -13,7 +13,7 @@ from benchmarks.config import KFOLD, RunConfig
 from benchmarks.datasets import get_dataset
 from benchmarks.datasets.base import LoadedDataset
 from benchmarks.families import family_of
-from benchmarks.registry import SEEDED_SPLITS, kfold_split
+from benchmarks.splits import SEEDED_SPLITS, kfold_split
 from features.audio import info
 from features.cache import resolve_root
 from features.errors import AudioLoadError, ConfigError
@@ -51,7 +51,7 @@ def load_dataset(cfg: RunConfig, *, for_folds: bool = False) -> LoadedDataset:
     """The dataset of `cfg` on its split, short files skipped; ConfigError when the split lacks train/test.
 
     split="kfold" is for `benchmarks.crossval` only (`for_folds=True`; any other producer is refused): the
-    dataset is loaded on its seeded split (`registry.kfold_split`: gtzan and mtat on `random`), whose tracks
+    dataset is loaded on its seeded split (`splits.kfold_split`: gtzan and mtat on `random`), whose tracks
     the cross-validation divides into folds, ignoring the loaded train/valid/test column."""
     if (cfg.split == KFOLD) != for_folds:
         raise ConfigError("split='kfold' is run by benchmarks.crossval (python -m benchmarks.run --split kfold)"

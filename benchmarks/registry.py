@@ -9,12 +9,11 @@ from baselines import BASELINES
 from benchmarks.config import DEEP_INPUTS, KFOLD, RunConfig, default_models
 from benchmarks.datasets import DATASETS, get_dataset
 from benchmarks.families.strategies import names_for, strategies
+from benchmarks.splits import kfold_split
 from deep.models import DEEP_MODELS
 from features import FEATURE_SETS
 from features.errors import ConfigError
 from resampling import LOSSES, SAMPLERS
-
-SEEDED_SPLITS = ("random",)  # the dataset splits drawn from --split-seed; every other split is fixed
 
 
 def registries() -> dict[str, list[str]]:
@@ -53,18 +52,6 @@ def no_effect(cfg: RunConfig, models) -> None:
         if not present[group] and getattr(cfg, name) != getattr(defaults, name):
             raise ConfigError(f"{flag} has no effect: {GROUP_WORDS[group]} (models: {', '.join(models)}); "
                               f"drop it or change the run")
-
-
-def kfold_split(module) -> str:
-    """The split whose tracks k-fold cross-validation divides into folds: the dataset's default when it is
-    seeded, else its seeded split (gtzan, mtat: `random`); ConfigError for a dataset with fixed splits only."""
-    if module.default_split in SEEDED_SPLITS:
-        return module.default_split
-    seeded = [s for s in module.split_names if s in SEEDED_SPLITS]
-    if not seeded:
-        raise ConfigError(f"--split kfold: {module.name} has an official split ({', '.join(module.split_names)}) "
-                          "and no seeded one to draw folds from; k-fold needs a dataset without an official split")
-    return seeded[0]
 
 
 def _choice(what: str, value, valid) -> None:

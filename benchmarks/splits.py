@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from features.errors import DatasetError
+from features.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
+SEEDED_SPLITS = ("random",)  # the dataset splits drawn from --split-seed; every other split is fixed
 
 
 def stratification_labels(table: pd.DataFrame) -> np.ndarray:
@@ -128,3 +129,15 @@ def confine_groups(table: pd.DataFrame, dataset: str, what: str) -> pd.DataFrame
             table.loc[mask, "group"].astype(str) + "@" + table.loc[mask, "split"].astype(str)
         )
     return table
+
+
+def kfold_split(module) -> str:
+    """The split whose tracks k-fold cross-validation divides into folds: the dataset's default when it is
+    seeded, else its seeded split (gtzan, mtat: `random`); ConfigError for a dataset with fixed splits only."""
+    if module.default_split in SEEDED_SPLITS:
+        return module.default_split
+    seeded = [s for s in module.split_names if s in SEEDED_SPLITS]
+    if not seeded:
+        raise ConfigError(f"--split kfold: {module.name} has an official split ({', '.join(module.split_names)}) "
+                          "and no seeded one to draw folds from; k-fold needs a dataset without an official split")
+    return seeded[0]

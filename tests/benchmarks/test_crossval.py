@@ -19,8 +19,8 @@ from benchmarks.config import RunConfig
 from benchmarks.datasets import get_dataset
 from benchmarks.metrics import tune_thresholds
 from benchmarks.prepare import load_dataset
-from benchmarks.registry import kfold_split
 from benchmarks.run import main, parse, run
+from benchmarks.splits import kfold_split
 from features.errors import ConfigError
 
 # 4 genres x 30 tracks by 15 artists (groups of 2), 1.5-s clips (as in test_study).
