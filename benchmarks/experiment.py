@@ -114,6 +114,11 @@ class Experiment:
         if not ok.all():
             log.warning("%d track(s) dropped for every model (see skipped.csv)", int((~ok).sum()))
         table = ds.table[ok].reset_index(drop=True)
+        if cfg.excerpts and "duration" in table and any(family_of(m) == "classical" for m in cfg.models):
+            n_short = int((table["duration"] < cfg.excerpts).sum())
+            if n_short:
+                self.note(f"{n_short} of {len(table)} tracks are shorter than the {cfg.excerpts:g}-s excerpts asked "
+                          "for: each of them gives one excerpt, the whole track")
         y_all = encode_targets(ds.classes, ds.task, table)
         split_col = table["split"].astype(str)
         splits = {s: table.loc[split_col == s, "track_id"].tolist() for s in SPLITS}

@@ -388,6 +388,12 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     sc = spec_config(cfg)
     chunk = chunk_length(cfg, spec, plan)
     eval_ids = [t for s in ("valid", "test") for t in ctx.splits.get(s, [])]
+    all_ids = ctx.splits.get("train", []) + eval_ids
+    n_short = sum(np.shape(source[t])[-1] < chunk for t in all_ids)
+    if n_short:
+        unit = "samples" if plan.source == "waveform" else "frames"
+        ctx.note(f"{model}: {n_short} of {len(all_ids)} tracks are shorter than its training chunk ({chunk} {unit}) "
+                 "and are looped to fill it")
     n_eval = eval_chunks(source, eval_ids, chunk, profile_settings(cfg, model)["n_eval_chunks"])
     tc = train_config(cfg, seed, chunk, model, n_eval)
     strat = strategy_parts(ctx, model, strategy, seed, tc.batch_size)

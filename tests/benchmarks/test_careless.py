@@ -78,3 +78,18 @@ def test_a_library_error_is_one_line_not_a_traceback(pinned_folder, tmp_path, ca
     assert "failed: ValueError: Found array with 0 sample(s) (rerun with -v for the traceback)" in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+def test_clips_shorter_than_asked_are_said_in_the_notes(pinned_folder, tmp_path):
+    """1-s clips with 2-s excerpts and 3-s CNN chunks: the run goes on, and config.json says what happened."""
+    import json
+
+    from benchmarks.config import RunConfig
+    from benchmarks.run import run
+
+    run_dir = run(RunConfig(dataset="folder", data_dir=str(pinned_folder), models=("lr", "small-cnn"), excerpts=2.0,
+                            chunk_s=3.0, epochs=1, out=str(tmp_path / "r"), run_id="r", n_jobs=1,
+                            cache_dir=str(tmp_path / "c")))
+    notes = json.loads((run_dir / "config.json").read_text())["notes"]
+    assert any("12 of 12 tracks are shorter than the 2-s excerpts" in n for n in notes), notes
+    assert any(n.startswith("small-cnn: 12 of 12 tracks are shorter than its training chunk") for n in notes), notes
