@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from benchmarks import metrics as M
 from benchmarks.config import RunConfig
@@ -132,22 +133,22 @@ class Experiment:
         metric_rows: list[dict] = []
         pred_frames: list[pd.DataFrame] = []
         curve_frames: list[pd.DataFrame] = []
-        for seed in cfg.seeds:
-            for strategy in cfg.strategies:
-                for model in cfg.models:
-                    family = family_of(model)
-                    module = load_family(family)
-                    with self.timer("fit+predict", f"{model}/{strategy}/seed{seed}"):
-                        res = module.fit_predict(model, inputs.data[family], strategy, seed, ctx)
-                    if res is None:
-                        continue
-                    probs, info = res
-                    key = {"dataset": self.label, "model": model, "family": family,
-                           "input": module.input_name(cfg, model), "strategy": strategy, "seed": seed}
-                    metric_rows += score(ctx, key, probs)
-                    pred_frames += [predictions(ctx, table, key, s, probs[s]) for s in ("valid", "test") if s in probs]
-                    if info.get("curves") is not None:
-                        curve_frames.append(info["curves"].assign(model=model, strategy=strategy, seed=seed))
+        fits = [(seed, strategy, model) for seed in cfg.seeds for strategy in cfg.strategies for model in cfg.models]
+        # disable=None: no bar (and no carriage returns) when the output is not a terminal
+        for seed, strategy, model in tqdm(fits, desc=f"fits ({self.label})", unit="fit", leave=False, disable=None):
+            family = family_of(model)
+            module = load_family(family)
+            with self.timer("fit+predict", f"{model}/{strategy}/seed{seed}"):
+                res = module.fit_predict(model, inputs.data[family], strategy, seed, ctx)
+            if res is None:
+                continue
+            probs, info = res
+            key = {"dataset": self.label, "model": model, "family": family,
+                   "input": module.input_name(cfg, model), "strategy": strategy, "seed": seed}
+            metric_rows += score(ctx, key, probs)
+            pred_frames += [predictions(ctx, table, key, s, probs[s]) for s in ("valid", "test") if s in probs]
+            if info.get("curves") is not None:
+                curve_frames.append(info["curves"].assign(model=model, strategy=strategy, seed=seed))
         preds = pd.concat(pred_frames, ignore_index=True) if pred_frames else pd.DataFrame()
         curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else None
         return ExperimentResult(metric_rows, preds, curves, merge_skipped(ds.skipped, inputs.skipped),

@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from benchmarks.config import KFOLD, RunConfig
 from benchmarks.datasets import get_dataset
@@ -28,7 +29,9 @@ def drop_short(ds: LoadedDataset, min_duration: float) -> LoadedDataset:
     """
     short = []
     durations = np.full(len(ds.table), np.nan)
-    for k, (i, path) in enumerate(zip(ds.table.index, ds.table["path"], strict=True)):
+    rows = zip(ds.table.index, ds.table["path"], strict=True)
+    for k, (i, path) in enumerate(tqdm(rows, total=len(ds.table), desc=f"{ds.name}: file headers", unit="file",
+                                       leave=False, disable=None)):  # None: no bar when not on a terminal
         try:
             h = info(path)
         except AudioLoadError:
@@ -57,6 +60,8 @@ def load_dataset(cfg: RunConfig, *, for_folds: bool = False) -> LoadedDataset:
         raise ConfigError("split='kfold' is run by benchmarks.crossval (python -m benchmarks.run --split kfold)"
                           if not for_folds else f"k-fold cross-validation needs split='kfold', not {cfg.split!r}")
     module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
+    root, how = module.candidate_root()
+    log.info("%s: data in %s (%s); caches in %s", cfg.dataset, root, how, resolve_root(cfg.cache_dir))
     split = kfold_split(module) if for_folds else cfg.split
     ds = drop_short(module.load(split=split, seed=cfg.split_seed), cfg.min_duration)
     if cfg.split_seed != 0 and ds.split_name not in SEEDED_SPLITS:

@@ -27,6 +27,7 @@ from features.skipped import SKIPPED_COLUMNS, empty_skipped
 log = logging.getLogger(__name__)
 
 TASKS = ("single", "multi")
+DATA_ENV = "MIRBENCH_DATA"  # the folder holding every dataset's folder (<root>/<dataset>), after <DATASET>_DIR
 
 
 def absolute(path) -> Path:
@@ -148,6 +149,9 @@ class DatasetModule:
         env = os.environ.get(self.env_var)
         if env:
             return absolute(env), f"${self.env_var}"
+        data = os.environ.get(DATA_ENV)
+        if data:
+            return absolute(Path(data) / self.name), f"${DATA_ENV}/{self.name}"
         return absolute(Path.cwd() / "data" / self.name), "the default location"
 
     def root(self) -> Path:
@@ -159,7 +163,7 @@ class DatasetModule:
     def missing_error(self, root: Path, how: str, what: str) -> DatasetError:
         return DatasetError(
             f"{self.name}: {root} ({how}) {what}.\n"
-            f"Looked in: --data-dir, then ${self.env_var}, then ./data/{self.name}.\n"
+            f"Looked in: --data-dir, then ${self.env_var}, then ${DATA_ENV}/{self.name}, then ./data/{self.name}.\n"
             f"Expected layout:\n{self.layout}\n"
             f"The dataset is published at {self.published_at}.\n"
             "`--dataset synthetic` runs with no download."

@@ -128,8 +128,17 @@ class Jamendo(DatasetModule):
         return found
 
     def split_files(self, root: Path, split: str) -> dict[str, Path]:
-        """part ('train', 'validation', 'test') -> the official file of this subset and split index."""
+        """part ('train', 'validation', 'test') -> the official file of this subset and split index.
+
+        Without a `subset` option, a copy that holds the split files of one subset only uses that one.
+        """
         folder = self.metadata_dir(root) / "splits" / split
+        if "subset" not in self.options:
+            present = [s for s, stem in SUBSETS.items() if all((folder / f"{stem}-{p}.tsv").is_file() for p in PARTS)]
+            if len(present) == 1 and present[0] != self.subset:
+                self.subset = present[0]
+                self.note(f"jamendo: subset {self.subset} used, the only one whose split files this copy holds "
+                          f"(--dataset-option subset=... to choose)")
         files = {part: folder / f"{SUBSETS[self.subset]}-{part}.tsv" for part in PARTS}
         for f in files.values():
             if not f.is_file():

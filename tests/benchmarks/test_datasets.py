@@ -185,3 +185,18 @@ def test_multilabel_stratification_uses_rarest_tag():
 
     t = pd.DataFrame({"labels": [("a", "b"), ("a",), ("a", "c"), ()]})
     assert stratification_labels(t).tolist() == ["b", "a", "c", ""]
+
+
+def test_mirbench_data_is_the_root_of_every_dataset_after_its_own_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("GTZAN_DIR", raising=False)
+    monkeypatch.setenv("MIRBENCH_DATA", str(tmp_path / "all"))
+    root, how = get_dataset("gtzan").candidate_root()
+    assert root == tmp_path / "all" / "gtzan" and how == "$MIRBENCH_DATA/gtzan"
+    with pytest.raises(DatasetError, match=r"\$MIRBENCH_DATA/gtzan"):
+        get_dataset("gtzan").load()
+    monkeypatch.setenv("GTZAN_DIR", str(tmp_path / "own"))  # the dataset's own variable comes first
+    assert get_dataset("gtzan").candidate_root()[0] == tmp_path / "own"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MIRBENCH_DATA", "rel")  # printed and used as an absolute path
+    monkeypatch.delenv("GTZAN_DIR")
+    assert get_dataset("gtzan").candidate_root()[0] == tmp_path / "rel" / "gtzan"

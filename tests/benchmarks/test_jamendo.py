@@ -217,3 +217,19 @@ def test_an_artist_in_two_parts_is_counted_reported_and_grouped_per_part(tmp_pat
     clean = get_dataset("jamendo", tmp_path).load(split="split-1")
     assert clean.group_leak["test_tracks_shared"] == clean.group_leak["valid_tracks_shared"] == 0
     assert not [n for n in clean.notes if "not artist-disjoint" in n]
+
+
+def test_a_copy_with_one_subset_uses_it(jamendo, tmp_path):
+    """A copy holding only the moodtheme split files loads without --dataset-option subset=..., with a note."""
+    root, tracks = jamendo
+    copy = tmp_path / "moodtheme-only"
+    shutil.copytree(root, copy, symlinks=True)
+    for f in (copy / "data" / "splits").rglob("*.tsv"):
+        if "moodtheme" not in f.name:
+            f.unlink()
+    ds = get_dataset("jamendo", copy).load()
+    want = expected(tracks, "moodtheme", 0)
+    assert {r.track_id: r.labels for r in ds.table.itertuples()} == {t: v[0] for t, v in want.items()}
+    assert any("subset moodtheme used" in n for n in ds.notes)
+    with pytest.raises(DatasetError, match="lacks the split file"):  # asked for explicitly: not substituted
+        get_dataset("jamendo", copy, subset="genre").load()
