@@ -16,9 +16,12 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 
 from features.errors import ConfigError
 
@@ -87,10 +90,68 @@ def controller():
     return _CONTROLLER[1]
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def worker_setup() -> None:
+    """A pool initializer: the worker leaves SIGINT and SIGTERM to its parent (Ctrl-C reaches the whole
+    process group; the parent stops the pool) and asks the kernel to kill it when the parent dies, however
+    the parent dies (SIGKILL included), so that no orphaned worker goes on writing into a cache or data
+    folder. The kill-with-parent part is Linux only."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+@contextmanager
+def interruptible():
+    """While the body runs in the main thread, SIGTERM raises KeyboardInterrupt as Ctrl-C does, so that the
+    `finally` clauses that stop worker pools run; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def to_interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, to_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def stop_pool(pool: ProcessPoolExecutor, *, interrupted: bool) -> None:
+    """Shut `pool` down: cancel what has not started and wait for the rest; when `interrupted`, terminate
+    the workers first instead of waiting for their current task."""
+    if not interrupted:
+        pool.shutdown(wait=True, cancel_futures=True)
+        return
+    # ProcessPoolExecutor has no public way to stop running tasks: kill its processes, then let the
+    # executor see them gone.
+    procs = list(getattr(pool, "_processes", {}).values())
+    for proc in procs:
+        proc.kill()
+    for proc in procs:
+        proc.join(timeout=10)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _init_worker(numba_dir: str) -> None:
     """Pin threads to 1: through the environment for libraries not loaded yet, and with threadpoolctl
     for those already loaded. A forked worker reuses the controller the parent built before forking
-    (scanning the loaded libraries again would cost ~0.1 s per worker)."""
+    (scanning the loaded libraries again would cost ~0.1 s per worker). The worker dies with its parent
+    (`worker_setup`)."""
+    worker_setup()
     for var in THREAD_VARS:
         os.environ[var] = "1"
     os.environ.setdefault("NUMBA_CACHE_DIR", numba_dir)
@@ -140,23 +201,34 @@ def run(
     )
     pending: dict = {}
     it = iter(enumerate(items))
-    done_all = False
+    interrupted = True  # until the loop ends normally, or by an exception of fn's
     try:
-        while True:
-            while not done_all and len(pending) < n_workers * window:
-                try:
-                    i, item = next(it)
-                except StopIteration:
-                    done_all = True
-                    break
-                pending[pool.submit(fn, item)] = i
-            if not pending:
-                break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                i = pending.pop(fut)
-                yield i, fut.result()
+        with interruptible():
+            yield from _drive(pool, fn, it, pending, n_workers * window)
+        interrupted = False
+    except Exception:
+        interrupted = False
+        raise
     finally:
         for fut in pending:
             fut.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        stop_pool(pool, interrupted=interrupted)
+
+
+def _drive(pool, fn, it, pending: dict, limit: int) -> Iterator[tuple[int, object]]:
+    """Keep at most `limit` tasks of `fn` in flight over the items of `it`; yield (position, result)."""
+    done_all = False
+    while True:
+        while not done_all and len(pending) < limit:
+            try:
+                i, item = next(it)
+            except StopIteration:
+                done_all = True
+                break
+            pending[pool.submit(fn, item)] = i
+        if not pending:
+            break
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            i = pending.pop(fut)
+            yield i, fut.result()

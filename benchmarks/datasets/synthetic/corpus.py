@@ -29,6 +29,7 @@ from benchmarks.datasets.synthetic.plans import TrackPlan, make_patch, replace_a
 from benchmarks.datasets.synthetic.styles import GENRES, STYLES, TAGS
 from benchmarks.splits import group_kfold, group_split, stratification_labels
 from features.errors import ConfigError, DatasetError
+from features.parallel import interruptible, stop_pool, worker_setup
 
 log = logging.getLogger(__name__)
 
@@ -483,12 +484,22 @@ def _render_all(todo: list[Entry], root: Path, sr: int, jobs: int | None, name: 
         # then spawn (each worker imports the toolkit afresh, about two seconds).
         method = "fork" if "fork" in mp.get_all_start_methods() and "torch" not in sys.modules else "spawn"
         size = max(1, min(8, len(todo) // (jobs * 8)))  # small chunks: a smooth progress bar, little overhead
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(method)) as ex:
-            futures = [ex.submit(_render_chunk, todo[i : i + size], str(root), sr) for i in range(0, len(todo), size)]
-            for fut in as_completed(futures):
-                for rec in fut.result():
-                    yield rec
-                    bar.update()
+        ex = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context(method), initializer=worker_setup)
+        interrupted = True  # until every chunk is rendered, or a render raises
+        try:
+            with interruptible():  # SIGTERM stops the workers as Ctrl-C does; they never outlive this process
+                futures = [ex.submit(_render_chunk, todo[i : i + size], str(root), sr)
+                           for i in range(0, len(todo), size)]
+                for fut in as_completed(futures):
+                    for rec in fut.result():
+                        yield rec
+                        bar.update()
+            interrupted = False
+        except Exception:
+            interrupted = False
+            raise
+        finally:
+            stop_pool(ex, interrupted=interrupted)
     finally:
         bar.close()
 
