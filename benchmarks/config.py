@@ -1,16 +1,29 @@
-"""RunConfig: everything one run depends on, built from CLI flags and an optional TOML file, and
-checked value by value when it is built (names against the registries: `benchmarks.registry.validate`).
+"""RunConfig: everything one run depends on, built from CLI flags and an optional TOML file (or a run
+folder's config.json, to repeat that run), and checked value by value when it is built (names against
+the registries: `benchmarks.registry.validate`).
+
+Every FeatureConfig, SpecConfig and TrainConfig field is settable in TOML: a flat key naming a field of
+exactly one of them (`n_mfcc = 40`), or a key of the tables `[features]`, `[spec]`, `[train]` (also
+spelled `[feature_options]`, `[spec_options]`, `[train_options]`, as config.json writes them), which a
+name in two of them (sr, n_fft, hop_length, n_mels, top_db, offset, duration) needs. They land in
+`feature_options` / `spec_options` / `train_options`; RunConfig's own fields (epochs, batch_size, lr,
+device, augment) win over TrainConfig's same-named ones.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from baselines import BASELINES
+from deep.trainconfig import TrainConfig
+from features.config import FEATURE_SETS, FeatureConfig
 from features.errors import ConfigError
+from features.spectrogram import SpecConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,6 +43,10 @@ DEEP_INPUTS = ("mel", "stft", "mfcc", "cqt", "mel+cqt")
 # The imbalance study's models, sized for the generated corpus on a 2-core CPU: three fast classical
 # models and a small CNN.
 STUDY_MODELS = {"quick": ("lr", "rf", "svm", "small-cnn"), "paper": CLASSICAL_DEFAULT + DEEP_DEFAULT["paper"]}
+FIG_FORMATS = ("png", "pdf", "svg")
+MIN_DPI = 50
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,9 +88,28 @@ class RunConfig:
     study: str | None = None
     imbalance_ratios: tuple[float, ...] = (10.0,)
     imbalance_profile: str = "exponential"
+    # settings of the configs a run builds, as (key, value) pairs (dicts in config.json); see the docstring
+    feature_options: tuple[tuple[str, object], ...] = ()
+    spec_options: tuple[tuple[str, object], ...] = ()
+    train_options: tuple[tuple[str, object], ...] = ()
+    # the report
+    fig_format: tuple[str, ...] = ("png",)
+    dpi: int = 200
+    tex_metrics: tuple[str, ...] = ()  # empty: the table's default metrics
 
     def __post_init__(self) -> None:
         """Check every value that needs no registry; ConfigError naming the field and what was expected."""
+        for name in OPTION_FIELDS:
+            object.__setattr__(self, name, _freeze_options(name, getattr(self, name)))
+        _check_options(self)
+        bad = [f for f in self.fig_format if f not in FIG_FORMATS]
+        if bad or not self.fig_format or len(set(self.fig_format)) != len(self.fig_format):
+            raise ConfigError(f"fig_format={','.join(self.fig_format)!r} must be distinct formats from "
+                              f"{', '.join(FIG_FORMATS)}")
+        if isinstance(self.dpi, bool) or not isinstance(self.dpi, int) or self.dpi < MIN_DPI:
+            raise ConfigError(f"dpi={self.dpi!r} must be an integer of at least {MIN_DPI}")
+        if not all(isinstance(m, str) and m for m in self.tex_metrics):
+            raise ConfigError(f"tex_metrics={self.tex_metrics!r} must be metric names")
         _one_of("profile", self.profile, PROFILES)
         _one_of("backend", self.backend, BACKENDS)
         _one_of("imbalance_profile", self.imbalance_profile, IMBALANCE_PROFILES)
@@ -109,6 +145,8 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["dataset_options"] = dict(self.dataset_options)
+        for name in OPTION_FIELDS:
+            d[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in getattr(self, name)}
         return d
 
 
@@ -129,7 +167,9 @@ def default_models(cfg: RunConfig) -> tuple[str, ...]:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(RunConfig)}
-TUPLE_FIELDS = {"models": str, "seeds": int, "strategies": str, "imbalance_ratios": float}
+TUPLE_FIELDS = {"models": str, "seeds": int, "strategies": str, "imbalance_ratios": float, "fig_format": str,
+                "tex_metrics": str}
+MAY_BE_EMPTY = frozenset({"tex_metrics"})  # an empty list is a value (the default), not a mistake
 
 
 def _coerce(name: str, value):
@@ -143,34 +183,140 @@ def _coerce(name: str, value):
             out = tuple(kind(str(v).strip()) if kind is not str else str(v).strip() for v in items if str(v).strip())
         except ValueError:
             raise ConfigError(f"{name}={value!r} must be a comma-separated list of {kind.__name__}") from None
-        if not out:  # an empty value given on purpose is a mistake, not "the default"
+        if not out and name not in MAY_BE_EMPTY:  # an empty value given on purpose is a mistake, not "the default"
             raise ConfigError(f"{name}={value!r} lists nothing; name at least one, or leave the setting out")
         return out
     if name == "dataset_options":
         if isinstance(value, dict):
             return tuple(sorted((str(k), str(v)) for k, v in value.items()))
         return tuple(value)
+    if name in OPTION_FIELDS:
+        return _freeze_options(name, value)
     return value
 
 
-def from_sources(cli: dict, toml_path: str | None = None) -> RunConfig:
-    """Build a RunConfig: defaults, then the TOML file's values, then the CLI values that were given."""
+def from_sources(cli: dict, config_path: str | None = None) -> RunConfig:
+    """Build a RunConfig: defaults, then the config file's values (TOML, or a run folder's config.json),
+    then the CLI values that were given."""
     values: dict = {}
-    if toml_path:
-        p = Path(toml_path)
-        if not p.is_file():
-            raise ConfigError(f"--config {toml_path}: file not found")
-        try:
-            data = tomllib.loads(p.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"--config {toml_path}: not valid TOML ({e})") from None
-        data = {k.replace("-", "_"): v for k, v in data.items()}
-        unknown = sorted(set(data) - set(FIELDS))
-        if unknown:
-            raise ConfigError(f"--config {toml_path}: unknown setting(s) {unknown}; valid: {sorted(FIELDS)}")
-        values.update({k: _coerce(k, v) for k, v in data.items()})
+    if config_path:
+        values.update(_read_config(config_path))
     values.update({k: _coerce(k, v) for k, v in cli.items() if v is not None})
     try:
         return RunConfig(**values)
     except TypeError as e:
         raise ConfigError(str(e)) from None
+
+
+# -- the settings of FeatureConfig, SpecConfig and TrainConfig -------------------------------------
+# option field -> (its TOML table, the config class, the fields a run sets itself, with what sets them)
+OPTION_FIELDS = {
+    "feature_options": ("features", FeatureConfig, {}),
+    "spec_options": ("spec", SpecConfig, {}),
+    "train_options": ("train", TrainConfig, {"chunk_frames": "chunk_s", "seed": "seeds"}),
+}
+OPTION_KEYS = {name: {f.name for f in dataclasses.fields(cls)} for name, (_, cls, _) in OPTION_FIELDS.items()}
+TABLES = {**{table: name for name, (table, _, _) in OPTION_FIELDS.items()}, **{n: n for n in OPTION_FIELDS}}
+
+
+def _freeze(value):
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _freeze_options(name: str, value) -> tuple:
+    """(key, value) pairs, sorted by key, lists made tuples (a RunConfig is hashable); from a dict or pairs."""
+    items = value.items() if isinstance(value, dict) else value
+    try:
+        pairs = [(str(k), v) for k, v in items]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r} must be a table of settings (key = value)") from None
+    for k, v in pairs:
+        if isinstance(v, dict):
+            raise ConfigError(f"{name}: {k}={v!r} must be a number, string, boolean or list, not a table")
+    return tuple(sorted((k, _freeze(v)) for k, v in pairs))
+
+
+def _check_options(cfg: RunConfig) -> None:
+    """Keys against the configs' fields; values by building the configs (their own validation)."""
+    for name, (table, cls, run_set) in OPTION_FIELDS.items():
+        opts = dict(getattr(cfg, name))
+        for key in opts:
+            if key in run_set:
+                raise ConfigError(f"[{table}] {key} is set by the run; use {run_set[key]}")
+            if key in FIELDS:
+                raise ConfigError(f"[{table}] {key} is a run setting; give it as {key} (or --{key.replace('_', '-')})")
+            if key not in OPTION_KEYS[name]:
+                raise ConfigError(f"[{table}] {key} is no {cls.__name__} field; valid: {sorted(OPTION_KEYS[name])}")
+    try:
+        if cfg.features in FEATURE_SETS:  # an unknown set is the registry check's to report
+            dataclasses.replace(FEATURE_SETS[cfg.features](), **dict(cfg.feature_options))
+        SpecConfig(**dict(cfg.spec_options))
+        TrainConfig(**dict(cfg.train_options))
+    except TypeError as e:  # a value of the wrong kind, compared or counted by the config's checks
+        raise ConfigError(f"a feature, spectrogram or training setting has a value of the wrong type ({e})") from None
+
+
+def _route(data: dict, source: str) -> dict:
+    """Sort a config file's keys into RunConfig fields, flat config fields and tables; ConfigError for a
+    key that names nothing, or names fields of two configs outside a table."""
+    values: dict = {}
+    options: dict[str, dict] = {name: {} for name in OPTION_FIELDS}
+    unknown = []
+    for key, value in data.items():
+        if key in TABLES and isinstance(value, dict):
+            name = TABLES[key]
+            for sub, v in value.items():
+                sub = sub.replace("-", "_")
+                if sub in FIELDS and sub in OPTION_KEYS[name]:  # RunConfig's own field wins (epochs, lr, ...)
+                    values[sub] = v
+                else:
+                    options[name][sub] = v
+        elif key in FIELDS:
+            values[key] = value
+        else:
+            owners = [name for name in OPTION_FIELDS if key in OPTION_KEYS[name]]
+            if len(owners) > 1:
+                tables = " or ".join(f"[{OPTION_FIELDS[n][0]}] {key} = ..." for n in owners)
+                raise ConfigError(f"--config {source}: {key} is a setting of "
+                                  f"{' and '.join(OPTION_FIELDS[n][1].__name__ for n in owners)}; put it in a "
+                                  f"table: {tables}")
+            if owners:
+                options[owners[0]][key] = value
+            else:
+                unknown.append(key)
+    if unknown:
+        settable = set().union(*(OPTION_KEYS[n] - set(OPTION_FIELDS[n][2]) for n in OPTION_FIELDS))
+        valid = sorted(set(FIELDS) | settable | set(TABLES))
+        raise ConfigError(f"--config {source}: unknown setting(s) {sorted(unknown)}; valid: {valid}")
+    out = {k: _coerce(k, v) for k, v in values.items()}
+    for name, opts in options.items():
+        if opts:
+            out[name] = _freeze_options(name, {**dict(out.get(name, ())), **opts})
+    return out
+
+
+def _read_config(path: str) -> dict:
+    """The RunConfig values of a TOML file or of a run folder's config.json (whose keys the run added, and
+    its run_id, are ignored and logged: a repeated run gets a folder of its own)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"--config {path}: file not found")
+    if p.suffix.lower() == ".json":
+        try:
+            data = json.loads(p.read_text())
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"--config {path}: not valid JSON ({e})") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"--config {path}: expected a JSON object (a run folder's config.json)")
+        ignored = sorted(k for k in data if k not in FIELDS or k == "run_id")
+        if ignored:
+            log.info("--config %s: ignoring what the run added (and its run id): %s", path, ", ".join(ignored))
+        data = {k: v for k, v in data.items() if k in FIELDS and k != "run_id"}
+        return _route(data, path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"--config {path}: not valid TOML ({e})") from None
+    return _route({k.replace("-", "_"): v for k, v in data.items()}, path)

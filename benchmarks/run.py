@@ -1,4 +1,5 @@
-"""The command line: parse, validate, dispatch to a producer and the report, exit codes. Nothing imports it.
+"""The command line: parse, validate, dispatch to a producer and the report, exit codes; nothing but the console
+script (`benchmarks.cli`, `mirbench run`) imports it.
 
     python -m benchmarks.run --dataset gtzan [--models lr,rf,xgb,svm,knn,mlp,k2c2] [--seeds 0,1,2] ...
 
@@ -13,6 +14,7 @@ figures and report.html.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
 import time
@@ -69,7 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     a("--augment", action="store_true", default=None,
       help="deep: time/frequency masking, +-6 dB gain and time shift on training chunks")
     a("--no-torch", action="store_true", default=None, help="refuse deep models (classical-only run)")
-    a("--config", help="TOML file with any RunConfig field; flags override it")
+    a("--config", help="TOML file with any RunConfig field and any FeatureConfig / SpecConfig / TrainConfig field "
+                       "(tables [features], [spec], [train]), or a run folder's config.json to repeat that run; "
+                       "flags override it")
+    a("--fig-format", dest="fig_format", metavar="FORMATS",
+      help=f"report: figure formats, comma-separated from {','.join(cfgmod.FIG_FORMATS)} (default: png)")
+    a("--dpi", type=int, help=f"report: figure resolution (default {RunConfig.dpi}, at least {cfgmod.MIN_DPI})")
+    a("--tex-metrics", dest="tex_metrics", metavar="METRICS",
+      help="report: metrics of the LaTeX table, comma-separated, e.g. accuracy,macro_f1 (default: the table's)")
     a("--out", help="results folder (default: results)")
     a("--run-id", help="name of the run folder (default: time stamp and config hash)")
     a("--n-jobs", type=int, help="worker processes for features and models (default: all cores)")
@@ -84,8 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse(argv=None) -> tuple[RunConfig, argparse.Namespace]:
-    parser = build_parser()
-    ns = parser.parse_args(argv)
+    ns = build_parser().parse_args(argv)
+    return config_of(ns), ns
+
+
+def config_of(ns: argparse.Namespace) -> RunConfig:
+    """The RunConfig of parsed flags: defaults, then the --config file, then the flags given."""
     cli = {k: v for k, v in vars(ns).items() if k not in ("config", "verbose", "dataset_option")}
     if ns.dataset_option:
         opts = []
@@ -95,8 +108,7 @@ def parse(argv=None) -> tuple[RunConfig, argparse.Namespace]:
             k, v = item.split("=", 1)
             opts.append((k.strip(), v.strip()))
         cli["dataset_options"] = tuple(opts)
-    cfg = cfgmod.from_sources(cli, ns.config)
-    return cfg, ns
+    return cfgmod.from_sources(cli, ns.config)
 
 
 def run(cfg: RunConfig) -> Path:
@@ -109,9 +121,17 @@ def run(cfg: RunConfig) -> Path:
         producer = study.run if cfg.study == "imbalance" else comparison.run
     run_dir = producer(cfg, timer)
     with timer("report"):
-        report.render(run_dir)
+        report.render(run_dir, **report_options(cfg))
     write_timings(run_dir, timer)
     return run_dir
+
+
+def report_options(cfg: RunConfig) -> dict:
+    """The figure and table settings of `cfg`, as keywords of `report.render`: only those it takes (its
+    fig_formats / dpi / tex_metrics parameters are being added; a render without them gets none)."""
+    options = {"fig_formats": cfg.fig_format, "dpi": cfg.dpi, "tex_metrics": cfg.tex_metrics or None}
+    params = inspect.signature(report.render).parameters
+    return {k: v for k, v in options.items() if k in params}
 
 
 class _OncePerMessage(logging.Filter):
@@ -134,11 +154,12 @@ class _OncePerMessage(logging.Filter):
 def main(argv=None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module="librosa")
     try:
-        cfg, ns = parse(argv)
+        ns = build_parser().parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if ns.verbose else logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
         for handler in logging.getLogger().handlers:
             handler.addFilter(_OncePerMessage())
+        cfg = config_of(ns)  # after the logging set-up: --config logs what of a config.json it ignores
         cfg = validate(cfg)
     except ConfigError as e:
         print(f"python -m benchmarks.run: error: {e}", file=sys.stderr)

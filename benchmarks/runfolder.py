@@ -67,7 +67,7 @@ SUBSET_COLUMNS = ["label", "ratio", "seed", "class", "rank", "n_train", "n_group
 CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE = "config.json", "metrics.csv", "predictions.csv"
 SKIPPED_FILE, CURVES_FILE, TIMINGS_FILE, SUBSETS_FILE = "skipped.csv", "curves.csv", "timings.csv", "subsets.csv"
 LIBRARIES = ("numpy", "scipy", "pandas", "scikit-learn", "imbalanced-learn", "xgboost", "librosa", "soundfile",
-             "soxr", "torch", "essentia", "matplotlib", "mirbench")
+             "soxr", "torch", "essentia", "matplotlib", "mirbench-toolkit")
 
 
 # -- writing ---------------------------------------------------------------------------------------

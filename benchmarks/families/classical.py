@@ -14,6 +14,7 @@ early-stopped and the SVM's probabilities are uncalibrated (a note in config.jso
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
@@ -74,11 +75,16 @@ def track_mean(probs: np.ndarray, owner: np.ndarray, n_tracks: int) -> np.ndarra
     return out / counts[:, None]
 
 
+def feature_config(cfg: RunConfig) -> features.FeatureConfig:
+    """The FeatureConfig of `cfg`: its feature set's, with the run's feature settings (`feature_options`)."""
+    return dataclasses.replace(features.FEATURE_SETS[cfg.features](), **dict(cfg.feature_options))
+
+
 def build_inputs(cfg: RunConfig, table: pd.DataFrame, models=None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The feature matrix of every track of `table` (one row per track, or per excerpt), and the files
     the extraction left out. `models` is part of the families' shared signature: every classical model
     reads the same matrix."""
-    fconf = features.FEATURE_SETS[cfg.features]()
+    fconf = feature_config(cfg)
     excerpts = None
     if cfg.excerpts:
         excerpts = features.ExcerptConfig(length=cfg.excerpts, overlap=cfg.excerpt_overlap)

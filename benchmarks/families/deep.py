@@ -85,7 +85,9 @@ CQT_BINS = 84  # seven octaves from C1 at 12 bins per octave (librosa's default)
 
 
 def spec_config(cfg: RunConfig):
-    return SpecConfig()  # 22,050 Hz, n_fft 1024, hop 512, 128 mels: the reference GTZAN study
+    """The log-mel settings: SpecConfig's defaults (22,050 Hz, n_fft 1024, hop 512, 128 mels: the reference
+    GTZAN study), with the run's spectrogram settings (`spec_options`)."""
+    return SpecConfig(**dict(cfg.spec_options))
 
 
 # -- what each model is fed -----------------------------------------------------------------------
@@ -281,13 +283,14 @@ def profile_settings(cfg: RunConfig, model: str | None = None) -> dict:
     prof = dict(DEEP_PROFILES[cfg.profile])
     if cfg.profile == "paper" and model is not None:
         prof.update(PAPER_TRAINING[paper_family(model)])
+    prof.update(cfg.train_options)  # the run's training settings (TOML [train]) over the profile's
     return prof
 
 
 def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None = None,
                  n_eval_chunks: int | None = None):
-    """The TrainConfig of one fit: the profile's (the model family's under `paper`), then the CLI's
-    --epochs/--batch-size/--lr."""
+    """The TrainConfig of one fit: the profile's (the model family's under `paper`), then the run's training
+    settings (`train_options`), then the CLI's --epochs/--batch-size/--lr."""
     overrides = profile_settings(cfg, model)
     base = overrides.pop("train")
     if n_eval_chunks is not None:
