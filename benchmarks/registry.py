@@ -32,6 +32,8 @@ ONLY_FOR = [
     ("--epochs", "epochs", "deep"), ("--batch-size", "batch_size", "deep"), ("--lr", "lr", "deep"),
     ("--chunk-s", "chunk_s", "deep"), ("--deep-input", "deep_input", "deep"), ("--augment", "augment", "deep"),
     ("--device", "device", "deep"), ("--no-resume", "resume", "deep"),
+    ("a FeatureConfig setting", "feature_options", "classical"), ("a SpecConfig setting", "spec_options", "deep"),
+    ("a TrainConfig setting", "train_options", "deep"),
     ("--imbalance-ratio", "imbalance_ratios", "study"), ("--imbalance-profile", "imbalance_profile", "study"),
     ("--folds", "folds", "kfold"),
 ]

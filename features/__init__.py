@@ -5,6 +5,8 @@
     FeatureConfig, FEATURE_SETS  the feature settings and the named sets ("all", "reference", "mfcc", ...)
     SpecConfig, SPEC_PRESETS     the log-mel settings and the reference studies' presets
     ExcerptConfig                excerpt mode of `extract` (features per window)
+    FeatureExtractor             `extract` as a scikit-learn transformer (paths -> feature matrix), for
+                                 Pipeline / GridSearchCV; imported on first use (it loads scikit-learn)
 
 Note that the attributes `features.extract` and `features.spectrogram` are the functions; the
 modules of the same names are imported with `from features.extract import ...`.
@@ -13,6 +15,16 @@ modules of the same names are imported with `from features.extract import ...`.
 from features.config import FEATURE_SETS, ExcerptConfig, FeatureConfig, feature_set
 from features.extract import extract
 from features.spectrogram import SPEC_PRESETS, MelStore, SpecConfig, spectrogram
+
+
+def __getattr__(name: str):
+    # FeatureExtractor loads scikit-learn: only code that uses it pays for that import.
+    if name == "FeatureExtractor":
+        from features.transformer import FeatureExtractor
+
+        return FeatureExtractor
+    raise AttributeError(f"module 'features' has no attribute {name!r}")
+
 
 __all__ = [
     "extract",
@@ -24,4 +36,5 @@ __all__ = [
     "SpecConfig",
     "SPEC_PRESETS",
     "MelStore",
+    "FeatureExtractor",
 ]

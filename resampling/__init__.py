@@ -4,6 +4,16 @@ class-balanced batch sampling and long-tailed training subsets.
 Registries: ``SAMPLERS`` (name -> :class:`SamplerSpec`, ``spec(random_state=..., **params)``) and
 ``LOSSES`` (name -> :class:`LossSpec`, ``spec(class_counts=..., task=..., **params)``); each entry
 lists the tasks ("single", "multi") it supports. This package imports no other toolkit package.
+
+>>> import numpy as np, torch
+>>> from resampling import SAMPLERS, get_sampler, get_loss
+>>> X, y = np.random.default_rng(0).normal(size=(30, 4)), np.array([0] * 24 + [1] * 6)
+>>> X_res, y_res = get_sampler("smote", random_state=0).fit_resample(X, y)  # an imblearn sampler
+>>> np.bincount(y_res).tolist(), sorted(SAMPLERS["smote"].tasks)
+([24, 24], ['single'])
+>>> loss = get_loss("focal", task="single", gamma=2.0)  # an nn.Module: loss(logits, targets)
+>>> round(float(loss(torch.zeros(4, 2), torch.tensor([0, 0, 1, 1]))), 4)  # log(2) * (1 - 0.5) ** 2
+0.1733
 """
 
 from resampling.batch import ClassBalancedBatchSampler, ClassBalancedSampler

@@ -93,3 +93,15 @@ def test_clips_shorter_than_asked_are_said_in_the_notes(pinned_folder, tmp_path)
     notes = json.loads((run_dir / "config.json").read_text())["notes"]
     assert any("12 of 12 tracks are shorter than the 2-s excerpts" in n for n in notes), notes
     assert any(n.startswith("small-cnn: 12 of 12 tracks are shorter than its training chunk") for n in notes), notes
+
+
+def test_a_config_setting_for_an_absent_family_stops_the_run(tmp_path, capsys):
+    toml = tmp_path / "run.toml"
+    toml.write_text('models = "lr"\n[spec]\nn_mels = 64\n')
+    code = main(["--dataset", "synthetic", "--data-dir", str(tmp_path / "d"), "--config", str(toml),
+                 "--out", str(tmp_path / "r")])
+    assert code == 2 and "a SpecConfig setting has no effect" in capsys.readouterr().err
+    toml.write_text('models = "small-cnn"\nn_mfcc = 40\n')
+    code = main(["--dataset", "synthetic", "--data-dir", str(tmp_path / "d"), "--config", str(toml),
+                 "--out", str(tmp_path / "r")])
+    assert code == 2 and "a FeatureConfig setting has no effect" in capsys.readouterr().err
