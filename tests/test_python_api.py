@@ -63,3 +63,15 @@ def test_readme_example_is_marked():
     start, end = text.index("# --- README example start ---"), text.index("# --- README example end ---")
     body = text[start:end].splitlines()[1:]
     assert 25 <= len(body) <= 45, f"the example has {len(body)} lines"
+
+
+def test_readme_shows_the_example_this_test_runs():
+    import textwrap
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    me = Path(__file__).read_text()
+    a = me.index("    # --- README example start ---\n") + len("    # --- README example start ---\n")
+    block = textwrap.dedent(me[a:me.index("    # --- README example end ---")]).rstrip() + "\n"
+    readme = (root / "README.md").read_text()
+    assert "```python\n" + block + "```" in readme
