@@ -32,6 +32,8 @@ COMMANDS = {
     "synthetic": ("benchmarks.datasets.synthetic.check", "generate the synthetic corpora, --check their difficulty "
                                                          "(python -m benchmarks.datasets.synthetic)"),
     "cache": ("features.cache", "inspect or clear the feature and spectrogram cache (python -m features.cache)"),
+    "track": ("benchmarks.tracking", "log a finished run folder to MLflow or TensorBoard "
+                                     "(python -m benchmarks.tracking)"),
 }
 
 

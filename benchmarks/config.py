@@ -13,6 +13,7 @@ device, augment) win over TrainConfig's same-named ones.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import logging
 import sys
@@ -45,6 +46,9 @@ DEEP_INPUTS = ("mel", "stft", "mfcc", "cqt", "mel+cqt")
 STUDY_MODELS = {"quick": ("lr", "rf", "svm", "small-cnn"), "paper": CLASSICAL_DEFAULT + DEEP_DEFAULT["paper"]}
 FIG_FORMATS = ("png", "pdf", "svg")
 MIN_DPI = 50
+# --track values -> the package each needs (the optional extra `tracking`); `benchmarks.tracking` logs a run folder.
+TRACKERS = {"mlflow": "mlflow", "tensorboard": "tensorboard"}
+TRACKING_INSTALL = "pip install -e '.[tracking]'"
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +100,9 @@ class RunConfig:
     fig_format: tuple[str, ...] = ("png",)
     dpi: int = 200
     tex_metrics: tuple[str, ...] = ()  # empty: the table's default metrics
+    # experiment tracking of the finished run folder (`benchmarks.tracking`): None, "mlflow" or "tensorboard"
+    track: str | None = None
+    track_uri: str | None = None  # None: sqlite:///<out>/mlflow.db (MLflow) or <out>/tensorboard (TensorBoard)
 
     def __post_init__(self) -> None:
         """Check every value that needs no registry; ConfigError naming the field and what was expected."""
@@ -141,6 +148,7 @@ class RunConfig:
                               "subsets from one training split; drop one of them")
         if self.study == "imbalance" and any(r < 1 for r in self.imbalance_ratios):
             raise ConfigError(f"imbalance ratios {self.imbalance_ratios} must all be >= 1")
+        _check_tracking(self.track, self.track_uri)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -153,6 +161,26 @@ class RunConfig:
 def _one_of(name: str, value, valid) -> None:
     if value not in valid:
         raise ConfigError(f"{name}={value!r} must be one of {', '.join(map(str, valid))}")
+
+
+def require_tracker(track: str) -> None:
+    """ConfigError unless `track` is a tracker (TRACKERS) whose package is installed: looked up, not imported."""
+    _one_of("track", track, TRACKERS)
+    if importlib.util.find_spec(TRACKERS[track]) is None:
+        raise ConfigError(f"--track {track} needs the {TRACKERS[track]} package of the tracking extra: "
+                          f"{TRACKING_INSTALL}")
+
+
+def _check_tracking(track: str | None, uri: str | None) -> None:
+    """--track names a tracker whose package is installed (looked up, not imported); --track-uri needs --track."""
+    if track is None:
+        if uri is not None:
+            raise ConfigError("--track-uri has no effect: it acts on experiment tracking and --track is not given; "
+                              "drop it or change the run")
+        return
+    require_tracker(track)
+    if uri is not None and (not isinstance(uri, str) or not uri.strip()):
+        raise ConfigError(f"track_uri={uri!r} must be a tracking URI (MLflow) or a folder (TensorBoard)")
 
 
 def default_models(cfg: RunConfig) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import time
 import warnings
 from pathlib import Path
 
-from benchmarks import comparison, crossval, report, study
+from benchmarks import comparison, crossval, report, study, tracking
 from benchmarks import config as cfgmod
 from benchmarks.config import RunConfig
 from benchmarks.registry import registries, validate
@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     a("--dpi", type=int, help=f"report: figure resolution (default {RunConfig.dpi}, at least {cfgmod.MIN_DPI})")
     a("--tex-metrics", dest="tex_metrics", metavar="METRICS",
       help="report: metrics of the LaTeX table, comma-separated, e.g. accuracy,macro_f1 (default: the table's)")
+    a("--track", choices=list(cfgmod.TRACKERS),
+      help="log the finished run folder: mlflow (a parent run per run folder, a child run per fit: params, metrics, "
+           "per-epoch curves, the report and tables as artifacts) or tensorboard (per-epoch scalars); needs the "
+           f"tracking extra ({cfgmod.TRACKING_INSTALL})")
+    a("--track-uri", metavar="URI",
+      help="with --track: an MLflow tracking URI (default sqlite:///<out>/mlflow.db, a local SQLite file beside the "
+           "results, as MLflow's file store mlruns/ is deprecated) or a TensorBoard folder (default <out>/tensorboard)")
     a("--out", help="results folder (default: results)")
     a("--run-id", help="name of the run folder (default: time stamp and config hash)")
     a("--n-jobs", type=int, help="worker processes for features and models (default: all cores)")
@@ -113,7 +120,7 @@ def config_of(ns: argparse.Namespace) -> RunConfig:
 
 def run(cfg: RunConfig) -> Path:
     """Produce the run folder of `cfg` (a comparison, a study or a cross-validation; each validates `cfg`),
-    render the report; return the folder."""
+    render the report, log it to the tracker of --track (`benchmarks.tracking`); return the folder."""
     timer = Timer()
     if cfg.split == cfgmod.KFOLD:
         producer = crossval.run
@@ -122,6 +129,9 @@ def run(cfg: RunConfig) -> Path:
     run_dir = producer(cfg, timer)
     with timer("report"):
         report.render(run_dir, **report_options(cfg))
+    if cfg.track:
+        with timer("tracking"):
+            tracking.log_run(run_dir, kind=cfg.track, uri=cfg.track_uri)
     write_timings(run_dir, timer)
     return run_dir
 
