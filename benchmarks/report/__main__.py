@@ -1,4 +1,5 @@
-"""`python -m benchmarks.report RUN_DIR [--n-boot N] [-v]`: re-render a run folder (see `page.main`)."""
+"""`python -m benchmarks.report RUN_DIR [--n-boot N] [--fig-format png,pdf] [--dpi N] [--tex-metrics a,b] [-v]`:
+re-render a run folder (see `page.main`)."""
 
 import sys
 

@@ -45,7 +45,7 @@ class RunData:
     significance: `metrics.significance` on that split, every model against the reference model (the
     best on validation); predictions / significance / skipped / curves / timings: None when the file is
     absent (or, for significance, with fewer than two models); short: display label per model key
-    (model, family, input, strategy).
+    (model, family, input, strategy); fig_formats / dpi / tex_metrics: see `benchmarks.report.render`.
     """
 
     run_dir: Path
@@ -66,6 +66,10 @@ class RunData:
     n_boot: int = 2000
     slugs: dict[tuple, str] = field(default_factory=dict)
     folds: pd.DataFrame | None = None
+    # How figures and table.tex are written (`render` sets them): formats, PNG resolution, table.tex columns.
+    fig_formats: tuple[str, ...] = ("png",)
+    dpi: int = 200
+    tex_metrics: tuple[str, ...] | None = None
 
     def path(self, name: str) -> Path:
         return self.run_dir / name

@@ -10,7 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchmarks import metrics as M
 from benchmarks.report.base import Section, SectionFn
+from benchmarks.report.figures import DPI, FIG_FORMATS
 from benchmarks.report.load import RunData, load_run
 from benchmarks.report.sections import SECTIONS
 from benchmarks.report.tables import write
@@ -69,31 +71,78 @@ def sub_folders(run: RunData) -> list[Path]:
     return out
 
 
-def render(run_dir: Path, *, sections: Sequence[SectionFn] | None = None, n_boot: int = 2000) -> list[Path]:
+def check_options(run: RunData, fig_formats: Sequence[str], dpi: int, tex_metrics: Sequence[str] | None) -> None:
+    """Raise DatasetError for a figure format other than png / pdf / svg, a dpi below 1 or a table.tex
+    metric the run folder does not hold (listing the valid ones); set them on `run`."""
+    formats = tuple(dict.fromkeys(str(f).strip().lower().lstrip(".") for f in fig_formats))
+    bad = [f for f in formats if f not in FIG_FORMATS]
+    if not formats or bad:
+        raise DatasetError(f"figure format(s) {', '.join(bad) or '(none)'} not supported; choose from "
+                           f"{', '.join(FIG_FORMATS)}")
+    if int(dpi) < 1:
+        raise DatasetError(f"dpi={dpi} must be a positive integer")
+    if tex_metrics is not None:
+        valid = tex_metric_names(run)
+        wanted = tuple(dict.fromkeys(str(m).strip() for m in tex_metrics))
+        unknown = [m for m in wanted if m not in valid]
+        if unknown or not wanted:
+            raise DatasetError(f"table.tex metric(s) {', '.join(unknown) or '(none)'} not in {run.run_dir}; "
+                               f"valid: {', '.join(valid)}")
+        run.tex_metrics = wanted
+    run.fig_formats, run.dpi = formats, int(dpi)
+
+
+def tex_metric_names(run: RunData) -> list[str]:
+    """The metrics table.tex can show for this run: the task's metrics present on the report's split."""
+    canon = M.SINGLE_METRICS if run.task == "single" else M.MULTI_METRICS
+    present = set(run.summary.loc[run.summary["split"] == run.split, "metric"])
+    return [m for m in canon if m in present and m not in M.COUNT_METRICS]
+
+
+def render(run_dir: Path, *, sections: Sequence[SectionFn] | None = None, n_boot: int = 2000,
+           fig_formats: Sequence[str] = ("png",), dpi: int = DPI, tex_metrics: Sequence[str] | None = None
+           ) -> list[Path]:
     """Render every table, figure and report.html of a run folder from its CSV files.
 
     run_dir: results/<dataset>/<run-id> holding at least metrics.csv. sections: the section functions
-    to run (default `SECTIONS`). n_boot: bootstrap resamples of the significance tests. An imbalance
-    study's ratio folders or a cross-validation's fold folders (ordinary run folders, listed in its
-    config.json) are rendered first, with the default sections. Returns the paths written, theirs first,
-    the folder's own report.html last. Raises DatasetError for a missing or malformed file.
+    to run (default `SECTIONS`). n_boot: bootstrap resamples of the significance tests. fig_formats: each
+    figure is written once per format (png, pdf, svg; same stem); report.html embeds the PNG, else the SVG,
+    else links the PDF. dpi: the PNGs' resolution. tex_metrics: the columns of table.tex, in that order
+    (default: those of table.md). An imbalance study's ratio folders or a cross-validation's fold folders
+    (ordinary run folders, listed in its config.json) are rendered first, with the default sections and the
+    same options. Returns the paths written, theirs first, the folder's own report.html last. Raises
+    DatasetError for a missing or malformed file or an unknown format or table.tex metric (nothing is
+    written then).
     """
     run = load_run(Path(run_dir), n_boot=n_boot)
+    check_options(run, fig_formats, dpi, tex_metrics)
+    subs = [load_run(sub, n_boot=n_boot) for sub in sub_folders(run)]
+    for sub in subs:
+        check_options(sub, fig_formats, dpi, None)
+        sub.tex_metrics = run.tex_metrics
     files: list[Path] = []
-    for sub in sub_folders(run):
-        files += _render_run(load_run(sub, n_boot=n_boot), SECTIONS)
+    for sub in subs:
+        files += _render_run(sub, SECTIONS)
     files += _render_run(run, SECTIONS if sections is None else sections)
     return files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m benchmarks.report RUN_DIR`: re-render a run folder; exit code 2 if it is not one."""
+    """`python -m benchmarks.report RUN_DIR [--fig-format png,pdf] [--dpi 300] [--tex-metrics a,b]`: re-render a
+    run folder; exit code 2 if it is not one or an option is invalid."""
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.report",
         description="Re-render the tables, figures and report.html of a run folder from its metrics.csv and "
                     "predictions.csv, without retraining.")
     parser.add_argument("run_dir", metavar="RUN_DIR", type=Path, help="results/<dataset>/<run-id>")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples for significance (default 2000)")
+    parser.add_argument("--fig-format", default="png", metavar="FORMATS",
+                        help="comma-separated figure formats among png, pdf, svg (default png); each figure is "
+                             "written once per format, e.g. --fig-format png,pdf")
+    parser.add_argument("--dpi", type=int, default=DPI, help=f"resolution of the PNG figures (default {DPI})")
+    parser.add_argument("--tex-metrics", default=None, metavar="METRICS",
+                        help="comma-separated metrics for table.tex's columns, in order (default: table.md's), "
+                             "e.g. --tex-metrics accuracy,macro_f1")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     ns = parser.parse_args(argv)
     prog = parser.prog
@@ -107,7 +156,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if ns.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        files = render(ns.run_dir, n_boot=ns.n_boot)
+        tex = None if ns.tex_metrics is None else [m for m in ns.tex_metrics.split(",") if m.strip()]
+        files = render(ns.run_dir, n_boot=ns.n_boot, fig_formats=[f for f in ns.fig_format.split(",") if f.strip()],
+                       dpi=ns.dpi, tex_metrics=tex)
     except DatasetError as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2

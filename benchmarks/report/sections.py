@@ -14,7 +14,8 @@ import pandas as pd
 from benchmarks import metrics as M
 from benchmarks.report.base import Section, SectionFn, ranked_keys, split_predictions, unique_truth
 from benchmarks.report.crossval import section_crossval
-from benchmarks.report.figures import confusion_figure, confusion_grid, figure, img, save
+from benchmarks.report.curves import section_curves
+from benchmarks.report.figures import confusion_figure, confusion_grid, img
 from benchmarks.report.load import RunData
 from benchmarks.report.study import section_study
 from benchmarks.report.tables import (
@@ -78,7 +79,12 @@ def section_results(run: RunData) -> Section:
     marks, _ = significance_marks(run.significance, run.task)
     write(run.path("table.csv"), csv_text(table_csv(td, marks, run.task)), files)
     label = "tab:" + re.sub(r"[^A-Za-z0-9]+", "-", f"{run.dataset}-{run.split}").strip("-")
-    write(run.path("table.tex"), grid_latex(g, caption=" ".join(notes), label=label), files)
+    if run.tex_metrics is not None:
+        tg, _, tnotes = main_grid(run.summary, run.task, run.split, run.significance, list(run.tex_metrics))
+        tnotes = tnotes + _auc_note(run, run.split)
+    else:
+        tg, tnotes = g, notes
+    write(run.path("table.tex"), grid_latex(tg, caption=" ".join(tnotes), label=label), files)
 
     body = grid_html(g, "results") + "".join(paragraph(n) for n in notes)
     shown = set(TABLE_METRICS[run.task]) | M.COUNT_METRICS
@@ -248,34 +254,6 @@ def section_confusion(run: RunData) -> Section | None:
                       f"counts ({run.split} split, pooled over seeds).")
             + img(grid, "confusion matrices of all models") + body)
     return Section("confusion", "Confusion matrices", body, files)
-
-
-def section_curves(run: RunData) -> Section | None:
-    cv = run.curves
-    if cv is None or cv.empty:
-        return None
-    files: list[Path] = []
-    fig = figure(10, 3.8)
-    axes = [fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)]
-    for (model, strategy), g in cv.groupby(["model", "strategy"], sort=True):
-        label = f"{model} [{strategy}]" if cv["strategy"].nunique() > 1 else str(model)
-        for ax, col in zip(axes, ["train_loss", "valid_score"], strict=True):
-            agg = g.groupby("epoch", sort=True)[col].agg(["mean", "std", "count"])
-            if not np.isfinite(agg["mean"]).any():
-                continue
-            line = ax.plot(agg.index, agg["mean"], marker=".", label=label)[0]
-            if (agg["count"] > 1).any():
-                sd = agg["std"].fillna(0.0)
-                ax.fill_between(agg.index, agg["mean"] - sd, agg["mean"] + sd, color=line.get_color(), alpha=0.2)
-    axes[0].set_ylabel("training loss")
-    axes[1].set_ylabel("validation score")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
-    p = save(fig, run.path("curves.png"), files)
-    return Section("curves", "Training curves",
-                   paragraph("Mean over seeds, band: ± one standard deviation.") + img(p, "training curves"), files)
 
 
 def section_timings(run: RunData) -> Section | None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
 from benchmarks.report.base import Section
-from benchmarks.report.figures import figure, img, save
+from benchmarks.report.figures import figure, heatmap, img, save
 from benchmarks.report.load import RunData
 from benchmarks.report.study_stats import (
     COLUMNS,
@@ -35,7 +36,8 @@ from benchmarks.runfolder import csv_text
 def _colors(strategies: Sequence[str]) -> dict[str, str]:
     """One colour per strategy, the same in every figure; `none` in black."""
     others = [s for s in strategies if s != "none"]
-    return {"none": "black", **{s: f"C{i % 10}" for i, s in enumerate(others)}}
+    pal = sns.color_palette("colorblind", 10)
+    return {"none": "black", **{s: pal[i % len(pal)] for i, s in enumerate(others)}}
 
 
 def _legend(fig) -> None:
@@ -44,7 +46,8 @@ def _legend(fig) -> None:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
     if seen:
-        fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=7)
+        fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=7, title="strategy",
+                   title_fontsize=8)
 
 
 def _delta_cell(d: float, sig: tuple | None) -> str:
@@ -118,27 +121,27 @@ def _heatmap_figure(run, summary, pooled, sig, ratios, files):
             mats[(stat, label)] = mat
     finite = np.concatenate([m[np.isfinite(m)] for m in mats.values()] + [np.zeros(1)])
     lim = max(0.05, float(np.abs(finite).max()))
-    w = max(2.6, 0.75 * len(models) + 1.4)
-    fig = figure(w * len(panels) + 1.0, (0.42 * len(strategies) + 1.4) * len(stats_))
-    im = None
+    w = max(2.6, 0.62 * len(models) + 1.0)
+    fig = figure(w * len(panels) + 1.2, (0.45 * len(strategies) + 1.6) * len(stats_))
+    mesh = None
     for i, stat in enumerate(stats_):
         for j, (label, title) in enumerate(panels):
             ax = fig.add_subplot(len(stats_), len(panels), i * len(panels) + j + 1)
             mat = mats[(stat, label)]
-            im = ax.imshow(np.ma.masked_invalid(mat), cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
-            ax.set_facecolor("#dddddd")
-            ax.set_xticks(range(len(models)), labels=models, rotation=30, ha="right", fontsize=8)
-            ax.set_yticks(range(len(strategies)), labels=strategies if j == 0 else [""] * len(strategies), fontsize=8)
-            for a in range(len(strategies)):
-                for b in range(len(models)):
-                    v = mat[a, b]
-                    s = look.get((label, models[b], strategies[a], stat))
-                    text = "–" if not np.isfinite(v) else f"{v:+.2f}" + ("*" if s and s[2] else "")
-                    ax.text(b, a, text, ha="center", va="center", fontsize=7,
-                            color="white" if np.isfinite(v) and abs(v) > 0.6 * lim else "black")
+            annot = [[("" if not np.isfinite(mat[a, b]) else f"{mat[a, b]:+.2f}"
+                       + ("*" if (s := look.get((label, models[b], strategies[a], stat))) and s[2] else ""))
+                      for b in range(len(models))] for a in range(len(strategies))]
+            mesh = heatmap(ax, mat, strategies, models, annot, vmin=-lim, vmax=lim, cmap="RdBu", fontsize=8,
+                           square=False, annot_fontsize=8)
+            ax.set_xticklabels(models, rotation=30, ha="right", rotation_mode="anchor", fontsize=8)
+            if j:
+                ax.set_yticklabels([])
+            ax.set_ylabel("strategy" if j == 0 else "", fontsize=8)
+            ax.set_xlabel("model" if i == len(stats_) - 1 else "", fontsize=8)
             ax.set_title(f"Δ {LABELS[stat]}, {title}", fontsize=9)
-    fig.colorbar(im, ax=fig.axes, shrink=0.7, label="change against none (mean over seeds)")
-    return save(fig, run.path("study_heatmap.png"), files)
+    fig.colorbar(mesh, ax=fig.axes, shrink=0.7,
+                 label="Δ against strategy none (mean over seeds)\n*: 95% interval excludes 0; n/a: not run")
+    return save(fig, run, "study_heatmap", files)
 
 
 def _ratio_figure(run, summary, ratios, files):
@@ -155,11 +158,13 @@ def _ratio_figure(run, summary, ratios, files):
     for i, stat in enumerate(stats_):
         for j, model in enumerate(models):
             ax = fig.add_subplot(len(stats_), len(models), i * len(models) + j + 1)
-            for strategy in strategies:
+            for k, strategy in enumerate(strategies):
                 g = summary[(summary["model"] == model) & (summary["strategy"] == strategy)]
                 if g.empty:
                     continue
-                x = np.array([ratio_of[lbl] for lbl in g["label"]], dtype=np.float64)
+                # a small sideways offset per strategy (log axis) so the error bars do not overlap
+                dodge = 10 ** (0.015 * (k - (len(strategies) - 1) / 2))
+                x = np.array([ratio_of[lbl] for lbl in g["label"]], dtype=np.float64) * dodge
                 order = np.argsort(x)
                 y, e = g[f"{stat}_mean"].to_numpy()[order], np.nan_to_num(g[f"{stat}_std"].to_numpy()[order])
                 ax.errorbar(x[order], y, yerr=e, marker="o", ms=3, capsize=2, lw=1.2 if strategy != "none" else 2.2,
@@ -174,7 +179,8 @@ def _ratio_figure(run, summary, ratios, files):
             if i == len(stats_) - 1:
                 ax.set_xlabel("imbalance ratio (nominal)", fontsize=8)
     _legend(fig)
-    return save(fig, run.path("study_ratio.png"), files)
+    fig.suptitle("Mean over seeds; error bars: ± one standard deviation over seeds", fontsize=9)
+    return save(fig, run, "study_ratio", files)
 
 
 def _rank_counts(run, label: str) -> np.ndarray | None:
@@ -225,7 +231,7 @@ def _rank_figure(run, ranks: pd.DataFrame, ratios, files):
             ax.set_ylabel("test recall (mean over seeds)", fontsize=8)
     _legend(fig)
     fig.suptitle(f"Recall by class rank, {label}", fontsize=10)
-    return save(fig, run.path("study_rank_recall.png"), files)
+    return save(fig, run, "study_rank_recall", files)
 
 
 def section_study(run: RunData) -> Section | None:

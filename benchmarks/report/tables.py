@@ -81,15 +81,25 @@ def tex_escape(s: str) -> str:
     return "".join(_TEX.get(ch, ch) for ch in s)
 
 
+def _tex_cell(c: str, bold: bool, align: str) -> str:
+    mark = ""
+    if align == "r" and c.endswith(f" {DAGGER}"):
+        c, mark = c[:-2], "\\rlap{$^\\dagger$}"
+    text = tex_escape(c)
+    return (f"\\textbf{{{text}}}" if bold and c else text) + mark
+
+
 def grid_latex(g: Grid, caption: str = "", label: str = "") -> str:
     """A booktabs table (\\toprule, \\midrule, \\bottomrule) in a table float; needs \\usepackage{booktabs}."""
     spec = "".join(g.align)
-    out = ["% Rendered by benchmarks.report; needs \\usepackage{booktabs}. For a wide table, wrap the",
-           "% tabular in \\resizebox{\\linewidth}{!}{...} (graphicx).",
+    out = ["% Rendered by benchmarks.report; needs \\usepackage{booktabs}. Numbers have fixed decimals in",
+           "% right-aligned columns; a trailing dagger takes no width (\\rlap), so the digits line up.",
+           "% For a wide table, pick columns (--tex-metrics) or wrap the tabular in",
+           "% \\resizebox{\\linewidth}{!}{...} (graphicx).",
            "\\begin{table}[t]", "\\centering", "\\small", f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
            " & ".join(tex_escape(h) for h in g.header) + " \\\\", "\\midrule"]
     for i, row in enumerate(g.rows):
-        cells = [f"\\textbf{{{tex_escape(c)}}}" if (i, j) in g.bold and c else tex_escape(c) for j, c in enumerate(row)]
+        cells = [_tex_cell(c, (i, j) in g.bold, g.align[j]) for j, c in enumerate(row)]
         out.append(" & ".join(cells) + " \\\\")
     out += ["\\bottomrule", "\\end{tabular}"]
     if caption:
