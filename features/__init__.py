@@ -12,6 +12,7 @@ Note that the attributes `features.extract` and `features.spectrogram` are the f
 modules of the same names are imported with `from features.extract import ...`.
 """
 
+from features import strings  # noqa: F401  (pandas string storage that holds non-UTF-8 file names)
 from features.config import FEATURE_SETS, ExcerptConfig, FeatureConfig, feature_set
 from features.extract import extract
 from features.spectrogram import SPEC_PRESETS, MelStore, SpecConfig, spectrogram
