@@ -10,7 +10,6 @@ import pytest
 
 from benchmarks import cli
 from benchmarks.runfolder import git_commit
-from tests.benchmarks.test_careless import pinned_folder  # noqa: F401 (a fixture)
 
 VERSION = re.compile(r"^mirbench-toolkit \S+ \(git ([0-9a-f]{7}(-dirty)?|unknown)\)$")
 

@@ -5,10 +5,8 @@ without --track."""
 import importlib.util
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 
 from benchmarks import tracking
 from benchmarks.config import RunConfig
@@ -19,22 +17,6 @@ SR = 8000
 HAS_MLFLOW = importlib.util.find_spec("mlflow") is not None
 HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
 needs_mlflow = pytest.mark.skipif(not HAS_MLFLOW, reason="mlflow is not installed (pip install -e '.[tracking]')")
-
-
-@pytest.fixture(scope="module")
-def pinned_folder(tmp_path_factory):
-    """A folder dataset with a split.csv (a fixed split): 2 classes x 6 clips."""
-    root = tmp_path_factory.mktemp("pinned")
-    rows = []
-    for c in range(2):
-        for i in range(6):
-            rel = f"c{c}/t{i}.wav"
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            t = np.arange(SR) / SR
-            sf.write(root / rel, (0.3 * np.sin(2 * np.pi * (200 + 300 * c + i) * t)).astype(np.float32), SR)
-            rows.append({"path": rel, "split": ["train", "train", "train", "train", "valid", "test"][i]})
-    pd.DataFrame(rows).to_csv(root / "split.csv", index=False)
-    return root
 
 
 @pytest.fixture(scope="module")
