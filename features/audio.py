@@ -268,5 +268,7 @@ def load(
     if sr is not None and sr != native_sr:
         data = soxr.resample(data, native_sr, sr, quality="HQ").astype(np.float32, copy=False)
     if mono:
+        if data.shape[1] == 1:  # already mono: the mean of one channel is that channel, without a pass over it
+            return np.ascontiguousarray(data[:, 0])
         return np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
     return np.ascontiguousarray(data.T)

@@ -93,18 +93,32 @@ def frame_count(n_samples: int, *, hop_length: int) -> int:
 
 
 # -- the one STFT -------------------------------------------------------------------------------
-def stft_blocks(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512, block: int = 128):
+def _frames(y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """Centred, zero-padded frames of y as a strided view, shape (1 + len(y) // hop_length, n_fft), float32."""
+    yp = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
+    return np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop_length]
+
+
+def stft_blocks(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512, block: int = 128, out=None):
     """|STFT| (as `stft_magnitude`) in consecutive blocks of frames: yields (first frame, S_block).
 
-    S_block: float32 of shape (1 + n_fft // 2, <= block), the transpose of a C-contiguous array.
-    Computing every feature block by block keeps the spectra in the CPU cache.
+    S_block: float32 of shape (1 + n_fft // 2, <= block), the transpose of a C-contiguous array
+    (a view of `out`, shape (n_frames, n_bins), when given). Computing every feature block by block
+    keeps the spectra in the CPU cache; the windowed frames go through one reused buffer that the
+    transform overwrites.
     """
-    y = np.asarray(y, dtype=np.float32)
-    yp = np.pad(y, n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop_length]  # (n_frames, n_fft)
+    frames = _frames(y, n_fft, hop_length)
     window = hann_window(n_fft)
-    for a in range(0, frames.shape[0], block):
-        yield a, np.abs(scipy.fft.rfft(frames[a : a + block] * window, axis=-1)).T
+    n, n_bins = frames.shape[0], n_fft // 2 + 1
+    sub = max(1, min(block, (1 << 17) // n_fft))  # frames per transform: their buffers stay in cache
+    buf = np.empty((min(sub, n), n_fft), dtype=np.float32)
+    for a in range(0, n, block):
+        m = min(block, n - a)
+        S = np.empty((m, n_bins), dtype=np.float32) if out is None else out[a : a + m]
+        for s in range(0, m, sub):
+            x = np.multiply(frames[a + s : a + min(s + sub, m)], window, out=buf[: min(sub, m - s)])
+            np.abs(scipy.fft.rfft(x, axis=-1, overwrite_x=True, workers=1), out=S[s : s + len(x)])
+        yield a, S.T
 
 
 def stft_magnitude(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
@@ -112,18 +126,12 @@ def stft_magnitude(y: np.ndarray, *, n_fft: int = 2048, hop_length: int = 512) -
 
     y: shape (n_samples,), float32. Returns float32 of shape (1 + n_fft // 2, n_frames); the
     array is the transpose of a C-contiguous (n_frames, n_bins) buffer, so per-frame slices are
-    contiguous. Requires n_samples >= n_fft // 2 + 1 (the padding is a plain zero pad).
+    contiguous. Requires n_samples >= n_fft // 2 + 1 (the padding is a plain zero pad). Blocks of
+    frames keep the windowed frames and their spectra in cache: faster than one big transform.
     """
-    y = np.asarray(y, dtype=np.float32)
-    pad = n_fft // 2
-    yp = np.pad(y, pad)
-    frames = np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop_length]  # (n_frames, n_fft)
-    window = hann_window(n_fft)
-    out = np.empty((frames.shape[0], n_fft // 2 + 1), dtype=np.float32)
-    # Blocks of frames keep the windowed frames and their spectra in cache: faster than one big transform.
-    block = max(1, (1 << 18) // n_fft)
-    for a in range(0, frames.shape[0], block):
-        out[a : a + block] = np.abs(scipy.fft.rfft(frames[a : a + block] * window, axis=-1))
+    out = np.empty((frame_count(len(y), hop_length=hop_length), n_fft // 2 + 1), dtype=np.float32)
+    for _ in stft_blocks(y, n_fft=n_fft, hop_length=hop_length, block=len(out), out=out):
+        pass
     return out.T
 
 
@@ -143,7 +151,7 @@ def rms(*, y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np
         n_blocks = n_frames + per - 1
         yp = np.zeros(n_blocks * hop_length, dtype=np.float32)
         yp[pad : pad + len(y)] = y
-        blocks = np.square(yp).reshape(n_blocks, hop_length).sum(axis=1, dtype=np.float64)
+        blocks = np.square(yp, out=yp).reshape(n_blocks, hop_length).sum(axis=1, dtype=np.float64)
         c = np.concatenate([[0.0], np.cumsum(blocks)])
         power = (c[per : per + n_frames] - c[:n_frames]) / frame_length
     else:
@@ -164,9 +172,11 @@ def zero_crossing_rate(
     y: shape (n_samples,). Returns float64 of shape (1 + n_samples // hop_length,).
     """
     pad = frame_length // 2
-    yp = np.pad(np.asarray(y), pad, mode="edge")
-    neg = yp < -threshold  # below -threshold: negative; the rest (zero included) counts as positive
-    crossings = neg[1:] != neg[:-1]  # pair (i, i + 1)
+    y = np.asarray(y)
+    neg = y < -threshold  # below -threshold: negative; the rest (zero included) counts as positive
+    # Pair (i, i + 1) of the edge-padded signal: the padding repeats the end samples, so no pair in it crosses.
+    crossings = np.zeros(len(y) + 2 * pad - 1, dtype=bool)
+    np.not_equal(neg[1:], neg[:-1], out=crossings[pad : pad + max(len(y) - 1, 0)])
     n_frames = frame_count(len(y), hop_length=hop_length)
     starts = np.arange(n_frames) * hop_length
     if frame_length % hop_length == 0:
@@ -217,53 +227,69 @@ def spectral_stats(
 
     S: magnitude spectrogram, shape (1 + n_fft // 2, n_frames). Returns float64 arrays of shape
     (n_frames,) under 'spectral_centroid', 'spectral_bandwidth', 'spectral_rolloff', equal to
-    librosa.feature.spectral_centroid / spectral_bandwidth / spectral_rolloff(S=S). Centroid and
-    bandwidth come from three weighted sums (one matrix product); an all-zero frame gives 0 for all
-    three, as librosa does.
+    librosa.feature.spectral_centroid / spectral_bandwidth / spectral_rolloff(S=S). An all-zero
+    frame gives 0 for all three, as librosa does.
+
+    One float64 matrix product gives, for each block of `_BLOCK` bins, its magnitude sum A and its
+    first and second moments B, C about the block's centre; the centroid and the variance about it
+    follow block by block (no cancellation between large raw moments), and the block sums locate
+    the roll-off (see `_rolloff_bins`).
     """
-    freq = fft_frequencies(sr=sr, n_fft=n_fft)
-    W = np.stack([np.ones_like(freq), freq, freq * freq])  # (3, n_bins)
-    M = W @ S.astype(np.float64)  # (3, n_frames)
-    total = M[0]
+    St = S.T  # (n_frames, n_bins), C-contiguous for stft_magnitude's output
+    n_frames, n_bins = St.shape
+    n_blocks = -(-n_bins // _BLOCK)
+    X = np.empty((n_frames, n_blocks * _BLOCK))  # float64, zero-padded to whole blocks
+    X[:, :n_bins] = St
+    X[:, n_bins:] = 0.0
+    j = np.arange(_BLOCK) - (_BLOCK - 1) / 2.0
+    A, B, C = np.moveaxis((X.reshape(-1, _BLOCK) @ np.stack([np.ones(_BLOCK), j, j * j], axis=1)).reshape(
+        n_frames, n_blocks, 3), -1, 0)
+    df = sr / n_fft
+    centre = (np.arange(n_blocks) * _BLOCK + (_BLOCK - 1) / 2.0) * df  # Hz
+    total = A.sum(axis=1)
     ok = total >= TINY32
     safe = np.where(ok, total, 1.0)
-    centroid = np.where(ok, M[1] / safe, 0.0)
-    var = np.where(ok, M[2] / safe - centroid * centroid, 0.0)
-    bandwidth = np.sqrt(np.maximum(var, 0.0))
-    rolloff = freq[_rolloff_bins(S.T, roll_percent)]
+    centroid = np.where(ok, (A @ centre + df * B.sum(axis=1)) / safe, 0.0)
+    D = centre[None, :] - centroid[:, None]  # block centre relative to the centroid, Hz
+    var = np.einsum("ij,ij->i", D * D, A) + 2.0 * df * np.einsum("ij,ij->i", D, B) + df * df * C.sum(axis=1)
+    bandwidth = np.where(ok, np.sqrt(np.maximum(var / safe, 0.0)), 0.0)
+    rolloff = fft_frequencies(sr=sr, n_fft=n_fft)[_rolloff_bins(X, A, roll_percent, n_bins)]
     return {"spectral_centroid": centroid, "spectral_bandwidth": bandwidth, "spectral_rolloff": rolloff}
 
 
-def _rolloff_bins(St: np.ndarray, roll_percent: float, block: int = 32) -> np.ndarray:
+_BLOCK = 32  # bins per block of spectral_stats
+
+
+def _rolloff_bins(X: np.ndarray, sums: np.ndarray, roll_percent: float, n_bins: int) -> np.ndarray:
     """First bin where the cumulative magnitude reaches roll_percent of the total, per frame.
 
-    St: shape (n_frames, n_bins). Cumulative sums over blocks of `block` bins locate the crossing,
-    then one block per frame is summed bin by bin: the same answer as a full cumulative sum over
-    the bins (librosa's method) at a fraction of its cost. Returns int of shape (n_frames,).
+    X: shape (n_frames, n_blocks * _BLOCK), float64, zero past n_bins; sums: its sums over each
+    block, shape (n_frames, n_blocks). The block sums locate the crossing, then one block per frame
+    is summed bin by bin: the same answer as a full cumulative sum over the bins (librosa's method)
+    at a fraction of its cost. Returns int of shape (n_frames,).
     """
-    n_frames, n_bins = St.shape
-    n_full = n_bins // block
-    parts = [St[:, : n_full * block].reshape(n_frames, n_full, block).sum(axis=2, dtype=np.float64)]
-    if n_bins > n_full * block:
-        parts.append(St[:, n_full * block :].sum(axis=1, dtype=np.float64)[:, None])
-    cum_blocks = np.cumsum(np.concatenate(parts, axis=1), axis=1)  # (n_frames, n_blocks)
+    n_frames = X.shape[0]
+    cum_blocks = np.cumsum(sums, axis=1)  # (n_frames, n_blocks)
     threshold = roll_percent * cum_blocks[:, -1]
+    rows = np.arange(n_frames)
     b = np.argmax(cum_blocks >= threshold[:, None], axis=1)
-    before = np.where(b > 0, cum_blocks[np.arange(n_frames), np.maximum(b - 1, 0)], 0.0)
-    idx = np.minimum(b[:, None] * block + np.arange(block), n_bins - 1)  # (n_frames, block)
-    within = before[:, None] + np.cumsum(St[np.arange(n_frames)[:, None], idx], axis=1, dtype=np.float64)
-    return idx[np.arange(n_frames), np.argmax(within >= threshold[:, None], axis=1)]
+    before = np.where(b > 0, cum_blocks[rows, np.maximum(b - 1, 0)], 0.0)
+    idx = b[:, None] * _BLOCK + np.arange(_BLOCK)  # (n_frames, _BLOCK)
+    within = before[:, None] + np.cumsum(X[rows[:, None], idx], axis=1)
+    return np.minimum(idx[rows, np.argmax(within >= threshold[:, None], axis=1)], n_bins - 1)
 
 
-def spectral_flatness(*, P: np.ndarray, amin: float = 1e-10) -> np.ndarray:
+def spectral_flatness(*, P: np.ndarray, amin: float = 1e-10, overwrite_p: bool = False) -> np.ndarray:
     """Geometric over arithmetic mean of the power spectrum per frame (librosa.feature.spectral_flatness).
 
-    P: power spectrogram |X|**2, shape (n_bins, n_frames). Returns float32 of shape (n_frames,).
-    Values under amin are raised to amin first, so a silent frame has flatness 1.
+    P: power spectrogram |X|**2, shape (n_bins, n_frames); overwritten (saving a copy) when
+    overwrite_p. Returns float32 of shape (n_frames,). Values under amin are raised to amin first,
+    so a silent frame has flatness 1.
     """
-    Pt = np.maximum(amin, P)
-    gmean = np.exp(np.mean(np.log(Pt), axis=0))
-    return gmean / np.mean(Pt, axis=0)
+    Pt = np.maximum(P, np.float32(amin), out=P if overwrite_p else None)
+    amean = np.mean(Pt, axis=0)
+    gmean = np.exp(np.mean(np.log(Pt, out=Pt), axis=0))
+    return gmean / amean
 
 
 def spectral_contrast_parts(
@@ -278,7 +304,16 @@ def spectral_contrast_parts(
     n_frames = St.shape[0]
     peak = np.empty((n_bands + 1, n_frames), dtype=np.float32)
     valley = np.empty_like(peak)
-    for k, (lo, hi, q) in enumerate(contrast_bands(sr=sr, n_fft=n_fft, n_bands=n_bands, fmin=fmin, quantile=quantile)):
+    bands = contrast_bands(sr=sr, n_fft=n_fft, n_bands=n_bands, fmin=fmin, quantile=quantile)
+    # Consecutive bands with q == 1 (the narrow low ones): their minima and maxima in one call each.
+    k1 = next((k for k, (_, _, q) in enumerate(bands) if q > 1), len(bands))
+    if k1:
+        lo, hi = bands[0][0], bands[k1 - 1][1]
+        starts = [b[0] - lo for b in bands[:k1]]
+        valley[:k1] = np.minimum.reduceat(St[:, lo:hi], starts, axis=1).T
+        peak[:k1] = np.maximum.reduceat(St[:, lo:hi], starts, axis=1).T
+    for k in range(k1, len(bands)):
+        lo, hi, q = bands[k]
         band = St[:, lo:hi]
         if q == 1:
             valley[k] = band.min(axis=1)
@@ -286,14 +321,18 @@ def spectral_contrast_parts(
         else:
             # A full sort beats np.partition here: numpy's sort is SIMD-vectorised, partition is not.
             ordered = np.sort(band, axis=1)
-            valley[k] = ordered[:, :q].mean(axis=1)
-            peak[k] = ordered[:, -q:].mean(axis=1)
+            valley[k] = ordered[:, :q].sum(axis=1) / np.float32(q)
+            peak[k] = ordered[:, -q:].sum(axis=1) / np.float32(q)
     return peak, valley
 
 
 def power_to_db(x: np.ndarray, *, amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
     """10 * log10(max(amin, x)), floored at top_db below the maximum (librosa.power_to_db, ref=1)."""
-    db = 10.0 * np.log10(np.maximum(amin, x))
+    db = np.maximum(amin, x)
+    if isinstance(db, np.ndarray) and db.dtype.kind == "f":  # in place: the same values, no temporaries
+        db = np.multiply(np.log10(db, out=db), 10.0, out=db)
+    else:
+        db = 10.0 * np.log10(db)
     if top_db is not None and db.size:
         db = np.maximum(db, db.max() - top_db)
     return db
@@ -338,26 +377,34 @@ def estimate_tuning(*, P: np.ndarray, sr: int, n_fft: int, n_chroma: int = 12) -
     return float(librosa.estimate_tuning(S=P, sr=sr, n_fft=n_fft, bins_per_octave=n_chroma))
 
 
-def filter_bands(fb: np.ndarray) -> tuple[tuple[int, int, np.ndarray], ...]:
-    """A filterbank (n_filters, n_bins) as (first bin, end bin, weights) per filter, for `apply_filter_bands`."""
+def filter_bands(fb: np.ndarray, group: int = 8) -> tuple[tuple[int, int, int, int, np.ndarray], ...]:
+    """A filterbank (n_filters, n_bins) as groups of `group` consecutive filters, for `apply_filter_bands`.
+
+    Each group is (first filter, end filter, first bin, end bin, weights of shape (end filter - first
+    filter, end bin - first bin)), the bins being those where any filter of the group is non-zero.
+    """
+    fb = np.asarray(fb, dtype=np.float32)
     out = []
-    for row in np.asarray(fb, dtype=np.float32):
-        nz = np.flatnonzero(row)
+    for m0 in range(0, fb.shape[0], group):
+        rows = fb[m0 : m0 + group]
+        nz = np.flatnonzero(rows.any(axis=0))
         lo, hi = (int(nz[0]), int(nz[-1]) + 1) if len(nz) else (0, 0)
-        out.append((lo, hi, np.ascontiguousarray(row[lo:hi])))
+        out.append((m0, m0 + len(rows), lo, hi, np.ascontiguousarray(rows[:, lo:hi])))
     return tuple(out)
 
 
 def apply_filter_bands(bands: tuple, P: np.ndarray) -> np.ndarray:
     """fb @ P for a filterbank given by `filter_bands`: shape (n_filters, n_frames), float32.
 
-    Each mel triangle touches only its own few bins, so the product runs filter by filter over those
-    bins: about 1/50 of the multiplications of the dense product (and the same result).
+    Each mel triangle touches only its own few bins, so the product runs group by group over the
+    bins of the group's filters: about 1/10 of the multiplications of the dense product (and the same
+    result, zero weights included), in a few matrix products rather than one per filter.
     """
-    out = np.zeros((len(bands), P.shape[1]), dtype=np.result_type(P.dtype, np.float32))
-    for m, (lo, hi, w) in enumerate(bands):
+    n_filters = bands[-1][1] if bands else 0
+    out = np.zeros((n_filters, P.shape[1]), dtype=np.result_type(P.dtype, np.float32))
+    for m0, m1, lo, hi, w in bands:
         if hi > lo:
-            out[m] = w @ P[lo:hi]
+            np.matmul(w, P[lo:hi], out=out[m0:m1])
     return out
 
 
@@ -371,12 +418,23 @@ def mel_power(*, P: np.ndarray, sr: int, n_fft: int, n_mels: int = 128, fmin: fl
     return apply_filter_bands(_mel_bands(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax), P)
 
 
+@lru_cache(maxsize=32)
+def dct_matrix(n: int, n_out: int, dtype: str = "float32") -> np.ndarray:
+    """The first n_out rows of the orthonormal DCT-II matrix of size n, shape (min(n_out, n), n)."""
+    D = scipy.fft.dct(np.eye(n), type=2, norm="ortho", axis=0)[:n_out].astype(dtype)
+    D.flags.writeable = False
+    return D
+
+
 def mfcc(*, S_db: np.ndarray, n_mfcc: int = 20) -> np.ndarray:
     """MFCCs from a log-power mel spectrogram (librosa.feature.mfcc(S=S_db): DCT-II, orthonormal, no lifter).
 
-    S_db: shape (n_mels, n_frames). Returns shape (n_mfcc, n_frames).
+    S_db: shape (n_mels, n_frames). Returns shape (n_mfcc, n_frames), in S_db's precision (float32 or
+    float64). Only the n_mfcc coefficients kept are computed: one matrix product with the DCT's rows.
     """
-    return scipy.fft.dct(S_db, type=2, norm="ortho", axis=0)[:n_mfcc]
+    S_db = np.asarray(S_db)
+    dtype = "float32" if S_db.dtype == np.float32 else "float64"
+    return dct_matrix(S_db.shape[0], n_mfcc, dtype) @ S_db
 
 
 def delta(data: np.ndarray, *, width: int = 9, order: int = 1) -> np.ndarray:
@@ -437,25 +495,28 @@ def tempo(
     through the best lag and its neighbours (at most half a lag either way). A flat envelope
     (silence) gives the lag nearest start_bpm under the prior.
     """
-    env = np.asarray(onset_envelope)
+    env = np.asarray(onset_envelope, dtype=np.float32)
     n = env.shape[-1]
     win = int(int(ac_size * sr) // hop_length)
     padded = np.pad(env, (win // 2, win // 2), mode="linear_ramp", end_values=(0, 0))
     frames = np.lib.stride_tricks.sliding_window_view(padded, win)[:n]  # (n, win)
+    window = hann_window(win)
     n_pad = scipy.fft.next_fast_len(2 * win - 1, real=True)
-    # Windowed frames written straight into the zero-padded buffer of the transform; float32 halves
-    # the cost of the transforms and leaves the argmax over lags unaffected in practice.
-    x = np.zeros((n, n_pad), dtype=np.float32)
-    np.multiply(frames, hann_window(win), out=x[:, :win], casting="unsafe")
     # An autocorrelation peaks at lag 0 (the frame's energy), so librosa's max-normalisation divides
-    # frame t by ac_t[0]; and the mean over frames of the normalised autocorrelations is the inverse
-    # transform of the same weighted mean of the power spectra: one inverse FFT instead of n.
-    energy = np.einsum("ij,ij->i", x[:, :win], x[:, :win], dtype=np.float64)
+    # frame t by ac_t[0], a sliding dot product of env**2 and window**2; and the mean over frames of
+    # the normalised autocorrelations is the inverse transform of the same weighted mean of the power
+    # spectra: one inverse FFT instead of n. float32 halves the cost of the transforms and leaves the
+    # argmax over lags unaffected in practice; the spectra are squared in place (no new arrays).
+    p64 = padded.astype(np.float64)
+    energy = np.correlate(p64 * p64, np.square(window, dtype=np.float64), mode="valid")[:n]
     energy[energy < np.finfo(np.float32).tiny] = 1.0
-    spec = scipy.fft.rfft(x, axis=-1, overwrite_x=True)
-    power = spec.real * spec.real
-    power += spec.imag * spec.imag
-    tg = scipy.fft.irfft((1.0 / (n * energy)) @ power, n=n_pad)[:win]
+    weight = (1.0 / (n * energy)).astype(np.float32)
+    acc = np.zeros(2 * (n_pad // 2 + 1))
+    for a in range(0, n, 256):  # blocks of frames: the spectra stay in cache and their memory is reused
+        spec = scipy.fft.rfft(frames[a : a + 256] * window, n=n_pad, axis=-1, overwrite_x=True, workers=1)
+        v = np.square(spec.view(np.float32), out=spec.view(np.float32))  # re**2, im**2 interleaved
+        acc += weight[a : a + 256] @ v
+    tg = scipy.fft.irfft(acc.reshape(-1, 2).sum(axis=1), n=n_pad)[:win]
     return _tempo_from_tempogram(tg, sr=sr, hop_length=hop_length, start_bpm=start_bpm, std_bpm=std_bpm,
                                  max_tempo=max_tempo, interpolate=interpolate)
 
