@@ -23,7 +23,8 @@ Files
 - `subsets.csv` (imbalance study): `SUBSET_COLUMNS`, one row per (label, ratio, seed, class) drawn.
 
 Everything is written atomically (a temporary file and a rename) and with fixed float formatting, so
-the same results give byte-identical files.
+the same results give byte-identical files. Under torchrun only rank 0 creates and writes the run folder
+(the other ranks get its path and write nothing).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.datasets.base import TASKS
+from deep import distributed
 from features.errors import ConfigError, DatasetError
 from features.skipped import SKIPPED_COLUMNS, empty_skipped
 
@@ -108,7 +110,7 @@ def new_run_dir(out: str, dataset: str, run_id: str | None, cfg_dict: dict) -> I
     try:
         yield run_dir
     except BaseException:
-        if run_dir.is_dir() and not any(p.is_file() for p in run_dir.rglob("*")):
+        if distributed.is_main() and run_dir.is_dir() and not any(p.is_file() for p in run_dir.rglob("*")):
             shutil.rmtree(run_dir, ignore_errors=True)
             for p in reversed(missing):
                 with suppress(OSError):
@@ -117,9 +119,13 @@ def new_run_dir(out: str, dataset: str, run_id: str | None, cfg_dict: dict) -> I
 
 
 def make_run_dir(out: str, dataset: str, run_id: str | None, cfg_dict: dict) -> Path:
-    """Create (and check that we can write) `out/<dataset>/<run-id>`; ConfigError naming the folder otherwise."""
-    run_id = run_id or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + config_hash(cfg_dict)
+    """Create (and check that we can write) `out/<dataset>/<run-id>`; ConfigError naming the folder otherwise.
+    Under torchrun rank 0 names and creates it; the other ranks get its name and create nothing."""
+    run_id = run_id or distributed.broadcast_object(time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-"
+                                                    + config_hash(cfg_dict))
     run_dir = Path(out) / dataset / run_id
+    if not distributed.is_main():
+        return run_dir
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -162,6 +168,8 @@ def write_run(run_dir: Path, *, config: dict, metrics: list[dict] | pd.DataFrame
     non-empty; timer: its rows go to timings.csv; subsets: the imbalance study's subsets.csv.
     """
     run_dir = Path(run_dir)
+    if not distributed.is_main():  # torchrun: rank 0 alone writes the run folder
+        return run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / CONFIG_FILE, config)
     write_csv(pd.DataFrame(metrics, columns=METRIC_COLUMNS), run_dir / METRICS_FILE)
@@ -179,6 +187,8 @@ def write_run(run_dir: Path, *, config: dict, metrics: list[dict] | pd.DataFrame
 
 
 def write_timings(run_dir: Path, timer: Timer) -> None:
+    if not distributed.is_main():  # torchrun: rank 0 alone writes the run folder
+        return
     write_csv(pd.DataFrame(timer.rows, columns=TIMINGS_COLUMNS), Path(run_dir) / TIMINGS_FILE)
 
 

@@ -1,22 +1,26 @@
 """Training batches: the seeded, resumable batch order of an epoch and the on-device augmentation of each batch.
 
-``EpochBatches`` yields the ``(index, epoch, draw)`` keys a ``ChunkDataset`` in random mode reads;
-``augment_input`` / ``augment_spectrogram`` apply an ``AugmentConfig`` to a batch (training only).
+``EpochBatches`` yields the ``(index, epoch, draw)`` keys a ``ChunkDataset`` in random mode reads (the
+global order: under torchrun each rank takes its slice of every batch, ``deep.distributed.RankBatches``);
+``augment_input`` / ``augment_spectrogram`` apply an ``AugmentConfig`` to a batch (training only), and
+``model_input`` turns a raw batch into the model's input; ``seed_worker`` seeds a DataLoader worker.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import BatchSampler, Sampler
 
 from deep.trainconfig import AugmentConfig
 
-__all__ = ["EpochBatches", "augment_input", "augment_spectrogram"]
+__all__ = ["EpochBatches", "augment_input", "augment_spectrogram", "model_input", "seed_worker"]
 
 
 # --- augmentation --------------------------------------------------------------------------------
@@ -72,6 +76,26 @@ def augment_spectrogram(x: torch.Tensor, aug: AugmentConfig) -> torch.Tensor:
         fm = _span_mask(b, f, int(aug.freq_mask_frac * f), aug.freq_masks, x.device)
         mask |= fm.view(b, *([1] * (x.dim() - 3)), f, 1)
     return torch.where(mask, fill.to(x.dtype), x)
+
+
+def model_input(x: torch.Tensor, frontend: nn.Module | None, aug: AugmentConfig | None) -> torch.Tensor:
+    """Raw batch -> model input: augment the raw input, apply the front-end, mask (training only)."""
+    waveform = frontend is not None or x.dim() == 2
+    if aug is not None and aug.active:
+        x = augment_input(x, aug, waveform=waveform)
+    if frontend is not None:
+        with torch.no_grad():
+            x = frontend(x)
+    if aug is not None and aug.active:
+        x = augment_spectrogram(x, aug)
+    return x
+
+
+def seed_worker(worker_id: int) -> None:
+    """Seed numpy and random in each worker from the seed torch gave it (derived from the run seed)."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator user code in workers may use
+    random.seed(seed)
 
 
 # --- batches -------------------------------------------------------------------------------------

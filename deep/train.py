@@ -16,7 +16,6 @@ import csv
 import logging
 import math
 import os
-import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,10 +25,11 @@ from typing import Literal
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Sampler, Subset
 from tqdm.auto import tqdm
 
-from deep.batches import EpochBatches, augment_input, augment_spectrogram
+from deep import distributed as ddp
+from deep.batches import EpochBatches, augment_input, augment_spectrogram, model_input, seed_worker
 from deep.data import ChunkDataset
 from deep.trainconfig import PROFILES, RESUME_FREE, AugmentConfig, TrainConfig
 from features.errors import ConfigError
@@ -91,23 +91,17 @@ class FitResult:
 
 # --- devices, seeding, flags ---------------------------------------------------------------------
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """"auto"/None -> CUDA when present, else CPU; anything else -> torch.device(device)."""
+    """"auto"/None -> CUDA when present, else CPU; anything else -> torch.device(device). Under torchrun
+    a CUDA device without an index is the process's own GPU, cuda:LOCAL_RANK."""
     if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return ddp.local_device(torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise ConfigError(f"device={device!r} is not a torch device") from e
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={device!r} asked for but CUDA is not available")
-    return dev
-
-
-def _worker_init(worker_id: int) -> None:
-    """Seed numpy and random in each worker from the seed torch gave it (derived from the run seed)."""
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)  # noqa: NPY002 - seeds the legacy global generator user code in workers may use
-    random.seed(seed)
+    return ddp.local_device(dev)
 
 
 class _GlobalFlags:
@@ -167,19 +161,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict | None:
         logger.warning("checkpoint %s is not a mirbench training checkpoint; ignoring it", path)
         return None
     return ckpt
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _write_history(history: list[dict], path: Path) -> None:
@@ -245,19 +226,6 @@ def _amp_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
 
 
-def _transform(x: torch.Tensor, frontend: nn.Module | None, aug: AugmentConfig | None) -> torch.Tensor:
-    """Raw batch -> model input: augment the raw input, apply the front-end, mask (training only)."""
-    waveform = frontend is not None or x.dim() == 2
-    if aug is not None and aug.active:
-        x = augment_input(x, aug, waveform=waveform)
-    if frontend is not None:
-        with torch.no_grad():
-            x = frontend(x)
-    if aug is not None and aug.active:
-        x = augment_spectrogram(x, aug)
-    return x
-
-
 def fit(
     model: nn.Module,
     train: ChunkDataset,
@@ -294,7 +262,13 @@ def fit(
         when the data are waveforms and the model wants log-mel); it is not trained or checkpointed.
     checkpoint_dir: where last.pt, best.pt and history.csv are written after every epoch; with
         ``resume`` a run continues from last.pt when its settings allow (else it restarts, with a warning).
-    callbacks: called as ``cb(epoch, model, history_row)`` after each epoch's checkpoint is written.
+    callbacks: called as ``cb(epoch, model, history_row)`` after each epoch's checkpoint is written (on
+        every rank under torchrun; ``deep.distributed.is_main()`` tells rank 0).
+
+    Under torchrun (a process group initialised, ``deep.distributed.init``) the model trains in
+    DistributedDataParallel on each rank's slice of the same global batches, with batch norm over the
+    global batch; only rank 0 writes checkpoints and history; validation is gathered across ranks
+    (``predict``), so every rank takes the same decisions. See ``deep.distributed``.
 
     Seeds torch's global generators with ``config.seed`` (dropout and augmentation use them); data order
     and chunk positions come from generators keyed by (seed, epoch), so a run is reproducible on CPU.
@@ -317,12 +291,12 @@ def fit(
         raise ConfigError(f"config.n_eval_chunks={config.n_eval_chunks} but valid uses {valid.n_eval_chunks}")
     device = resolve_device(config.device)
     ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if ckpt_dir is not None:
+    if ckpt_dir is not None and ddp.is_main():  # under torchrun only rank 0 writes checkpoints
         ckpt_dir.mkdir(parents=True, exist_ok=True)
 
     with _GlobalFlags(config.deterministic, device):
         # Dropout and augmentation draw from torch's global generators: seeded here, saved in checkpoints.
-        torch.manual_seed(config.seed)
+        torch.manual_seed(ddp.rank_seed(config.seed))  # config.seed in one process and on rank 0
         model.to(device)
         if frontend is not None:
             frontend.to(device).eval()
@@ -337,10 +311,10 @@ def fit(
         loader_gen = torch.Generator()
         loader = DataLoader(
             train,
-            batch_sampler=batches,
+            batch_sampler=ddp.rank_batches(batches),  # under torchrun: this rank's slice of each batch
             num_workers=config.num_workers,
             pin_memory=device.type == "cuda",
-            worker_init_fn=_worker_init if config.num_workers else None,
+            worker_init_fn=seed_worker if config.num_workers else None,
             generator=loader_gen,
             persistent_workers=config.num_workers > 0,
         )
@@ -359,6 +333,8 @@ def fit(
             if restored is not None:
                 history, best, best_weights, start_epoch, stopped = restored
                 logger.info("resuming from %s at epoch %d", ckpt_dir / "last.pt", start_epoch)
+        ddp.check_same(start_epoch, "the epoch resumed from")
+        net = ddp.wrap(model, device)  # DDP under torchrun, else the model itself
 
         resumed_from = start_epoch
         total_wait = total_train = 0.0
@@ -369,7 +345,7 @@ def fit(
             batches.set_epoch(epoch)
             loader_gen.manual_seed(config.seed * 100_003 + epoch)
             loss, n_samples, wait, busy = _train_epoch(
-                model, loader, optimizer, scheduler, scaler, loss_fn, frontend, config, task, device,
+                net, loader, optimizer, scheduler, scaler, loss_fn, frontend, config, task, device,
                 use_amp, amp_dtype, progress,
             )
             total_wait, total_train = total_wait + wait, total_train + wait + busy
@@ -409,7 +385,8 @@ def fit(
                         epoch + 1, config.epochs, loss, score, " *" if improved else "", row["lr"],
                         row["seconds"], 100 * row["data_wait_share"])
             bar.set_postfix(loss=f"{loss:.3f}", valid=f"{score:.3f}", best=best["epoch"])
-            if ckpt_dir is not None:
+            rng = ddp.rng_state() if ckpt_dir is not None else None  # under torchrun: every rank's
+            if ckpt_dir is not None and ddp.is_main():
                 # last.pt first: if the run dies before best.pt is written, last.pt holds those weights.
                 _save_atomic({
                     "version": CHECKPOINT_VERSION,
@@ -419,7 +396,7 @@ def fit(
                     "scaler": scaler.state_dict(),
                     "epoch": epoch + 1,
                     "steps_per_epoch": steps_per_epoch,
-                    "rng": _rng_state(),
+                    "rng": rng,
                     "history": history,
                     "best": dict(best),
                     "stopped": stopped,
@@ -436,6 +413,7 @@ def fit(
                             epoch + 1, config.patience, best["epoch"], best["score"])
                 break
         bar.close()
+        ddp.unwrap(net)
 
         if best_weights is not None:
             model.load_state_dict(best_weights)
@@ -485,7 +463,7 @@ def _restore(ckpt_dir: Path, model, optimizer, scheduler, scaler, config, steps_
             obj.load_state_dict(state)  # a failed load must not leave half-restored weights behind
         logger.warning("checkpoint %s does not fit this model (%s); training from scratch", ckpt_dir, e)
         return None
-    _set_rng_state(last["rng"])
+    ddp.set_rng_state(last["rng"])
     stopped = config.patience is not None and best["bad_epochs"] >= config.patience
     return list(last["history"]), best, best_weights, int(last["epoch"]), stopped
 
@@ -510,14 +488,15 @@ def _train_epoch(model, loader, optimizer, scheduler, scaler, loss_fn, frontend,
         t_ready = time.perf_counter()
         wait += t_ready - t_mark
         with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=use_amp):
-            logits = model(_transform(x, frontend, aug))
+            logits = model(model_input(x, frontend, aug))
         if not checked:
             _check_logits(logits, y, task)
             checked = True
         loss = loss_fn(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
-        if torch.isfinite(loss):
-            scaler.scale(loss).backward()
+        finite, weight = ddp.step_weight(loss, len(y))  # under torchrun: every rank's finite; slice weight
+        if finite:
+            scaler.scale(loss if weight == 1.0 else loss * weight).backward()
             if config.grad_clip is not None:
                 scaler.unscale_(optimizer)
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
@@ -533,6 +512,8 @@ def _train_epoch(model, loader, optimizer, scheduler, scaler, loss_fn, frontend,
         busy += t_mark - t_ready
     if skipped:
         logger.warning("%d batches with a non-finite loss were skipped", skipped)
+    loss_sum, n_seen = ddp.all_sum([loss_sum, n_seen], device)  # under torchrun: over the global batches
+    n_seen = int(n_seen)
     return (loss_sum / n_seen if n_seen else float("nan")), n_seen, wait, busy
 
 
@@ -554,6 +535,7 @@ def predict(
     Each row is the mean over the track's ``n_eval_chunks`` evenly spaced chunks of softmax (single) or
     sigmoid (multi) of the logits. A dataset in random mode is evaluated through its eval view.
     device: None keeps the model where it is; "auto" or a device string moves it there.
+    Under torchrun every rank must call it: each predicts every N-th track, and the rows are gathered.
     """
     task = task or dataset.task
     if task not in ("single", "multi"):
@@ -569,8 +551,10 @@ def predict(
         frontend.to(dev)
     # A private generator: DataLoader draws a worker seed at each iter(), which must not consume the
     # global RNG (that would make a caller's later draws depend on whether it evaluated).
-    loader = DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=num_workers,
-                        pin_memory=dev.type == "cuda", generator=torch.Generator().manual_seed(0))
+    items = ddp.eval_items(ds.n_tracks, ds.n_eval_chunks)  # None in a single process: every item
+    loader = DataLoader(ds if items is None else Subset(ds, items), batch_size=batch_size, shuffle=False,
+                        num_workers=num_workers, pin_memory=dev.type == "cuda",
+                        generator=torch.Generator().manual_seed(0))
     sums: torch.Tensor | None = None
     counts = torch.zeros(ds.n_tracks, dtype=torch.float64)
     was_training = model.training
@@ -581,7 +565,7 @@ def predict(
                 x = x.to(dev, non_blocking=True)
                 use_amp = amp and dev.type == "cuda"
                 with torch.autocast(device_type=dev.type, dtype=_amp_dtype(dev), enabled=use_amp):
-                    logits = model(_transform(x, frontend, None))
+                    logits = model(model_input(x, frontend, None))
                 logits = logits.float()
                 probs = torch.softmax(logits, dim=1) if task == "single" else torch.sigmoid(logits)
                 probs = probs.to("cpu", torch.float64)
@@ -591,6 +575,7 @@ def predict(
                 counts.index_add_(0, track, torch.ones(len(track), dtype=torch.float64))
     finally:
         model.train(was_training)
+    sums, counts = ddp.gather_rows(sums, counts)
     if sums is None:
         raise ConfigError("the dataset is empty")
     return (sums / counts[:, None]).numpy()
