@@ -10,7 +10,7 @@ Design
   are built once for every track (`experiment.build_inputs`); tracks they leave out are dropped before the
   folds are drawn, so every track left is scored.
 - `splits.group_kfold(table, k, seed=split_seed)` gives each track a fold, stratified by label (multi-label:
-  by rarest tag, or by group only when every such stratum is smaller than k) with no group in two folds;
+  iterative stratification of the groups on the tags they carry) with no group in two folds;
   the loaded train/valid/test column is ignored. Fold i: test = fold i, valid = fold (i + 1) mod k (tuning,
   early stopping, multi-label thresholds), train = the other k - 2 folds; each fold's parts are checked
   group-disjoint (also on the dataset's real group key, e.g. the artist), so every track is in exactly one
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +61,7 @@ from benchmarks.runfolder import (
     split_counts,
     write_run,
 )
-from benchmarks.splits import check_groups_disjoint, group_kfold, stratification_labels
+from benchmarks.splits import check_groups_disjoint, group_kfold
 from features.errors import ConfigError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -94,15 +93,11 @@ def fold_label(dataset: str, i: int) -> str:
 
 
 def draw_folds(table: pd.DataFrame, task: str, k: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """Fold number (0..k-1) per row of `table` (`splits.group_kfold`), with notes on what the folds could not
-    keep: a multi-label table whose rarest-tag strata are all smaller than k is split by group only, and a
-    class with fewer than k groups cannot be in every fold."""
+    """Fold number (0..k-1) per row of `table` (`splits.group_kfold`: multi-label tables by iterative
+    stratification of their groups), with notes on what the folds could not keep: a class with fewer than k
+    groups cannot be in every fold."""
     notes = []
     by = table
-    if task == "multi" and max(Counter(stratification_labels(table)).values()) < k:
-        by = table.assign(label="all")[["label", "group"]]
-        notes.append(f"{len(table)} tracks are too few to stratify {k} folds by rarest tag; folds are drawn by "
-                     "group only")
     with warnings.catch_warnings():
         # Strata smaller than k (a rare class, a long tail of tags) are named in a note instead.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)

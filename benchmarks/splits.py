@@ -1,5 +1,12 @@
 """Leakage-free splits: group-aware, stratified, seeded; the check that a split respects its groups, and
-the leak count of a published split that does not."""
+the leak count of a published split that does not.
+
+Single-label tables (a `label` column) are stratified by label with scikit-learn's StratifiedGroupKFold.
+Multi-label tables (a `labels` column of tag tuples) use group-aware iterative stratification
+(`multilabel_group_folds`): the label matrix is summed per group, the groups are dealt into folds by the
+iterative stratification of Sechidis et al. (2011) as the `iterative-stratification` package implements it
+(`iterstrat.ml_stratifiers.MultilabelStratifiedKFold`, seeded with the split seed), and every track follows
+its group, so no group is in two folds."""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
 from sklearn.model_selection import StratifiedGroupKFold
 
 from features.errors import ConfigError, DatasetError
@@ -19,12 +27,68 @@ SEEDED_SPLITS = ("random",)  # the dataset splits drawn from --split-seed; every
 
 
 def stratification_labels(table: pd.DataFrame) -> np.ndarray:
-    """One label per track to stratify on: the label itself, or for multi-label rows the rarest of
-    their labels (a common heuristic that keeps rare tags in every split); '' when a row has none."""
+    """One label per track: the label itself, or for multi-label rows the rarest of their labels ('' when a
+    row has none). The single-label splits stratify on it; multi-label splits do not (they use
+    `multilabel_group_folds`): the rarest-tag form is kept as the baseline the multi-label split tests
+    measure the iterative stratification against."""
     if "label" in table:
         return table["label"].astype(str).to_numpy()
     freq = Counter(t for tags in table["labels"] for t in tags)
     return np.array([min(tags, key=lambda t: (freq[t], t)) if len(tags) else "" for tags in table["labels"]])
+
+
+def group_codes(table: pd.DataFrame) -> np.ndarray:
+    """Index (0..G-1) of each row's group, numbered in sorted order of the group keys (so the row order of
+    the table does not matter); a row with no group (missing, None or '') is a group of its own."""
+    keys = table["group"].to_numpy(dtype=object) if "group" in table else np.full(len(table), None, dtype=object)
+    missing = pd.isna(keys) | (keys.astype(str) == "")
+    text = np.array([f"\0row{i}" if m else str(k) for i, (k, m) in enumerate(zip(keys, missing, strict=True))],
+                    dtype=object)
+    return pd.factorize(text, sort=True)[0].astype(np.int64)
+
+
+def group_label_sums(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(codes, sums, tags): each row's group index (`group_codes`), the (G, C) count of each tag over the
+    tracks of each group, and the C tags in sorted order."""
+    codes = group_codes(table)
+    tags = sorted({str(t) for ts in table["labels"] for t in ts})
+    col = {t: j for j, t in enumerate(tags)}
+    sums = np.zeros((int(codes.max()) + 1 if len(codes) else 0, len(tags)), dtype=np.int64)
+    for g, ts in zip(codes, table["labels"], strict=True):
+        for t in set(map(str, ts)):
+            sums[g, col[t]] += 1
+    return codes, sums, tags
+
+
+def multilabel_group_folds(table: pd.DataFrame, n_splits: int, seed: int) -> np.ndarray:
+    """Fold number (0..n_splits-1) per row of a multi-label table: group-aware iterative stratification.
+
+    The label matrix is summed per group (`group_label_sums`), and `MultilabelStratifiedKFold(n_splits,
+    shuffle=True, random_state=seed)` deals the groups into folds; each track takes its group's fold.
+    The stratifier sees "the group carries the tag" (sum > 0), not the sums themselves: iterstrat handles a
+    0/1 indicator matrix only (it casts y to bool, and its `IterativeStratification` uses each row as a
+    boolean mask when it updates the wanted counts, so a count would be misread as an index). So a tag's
+    share is balanced over the groups that carry it, which is what a group-disjoint split can control: a
+    tag carried by g groups can be in at most g parts, and the rarest tags (fewest groups) are placed first.
+    Fold sizes are balanced in groups (ties broken towards the fold that still wants the most groups).
+    Same table and seed, same folds, whatever the row order when every track has a group (a group-less
+    track's own group is keyed by its row).
+    """
+    codes, sums, _ = group_label_sums(table)
+    n_groups = sums.shape[0]
+    if n_groups < n_splits:
+        raise DatasetError(
+            f"{n_groups} groups cannot fill {n_splits} folds: a group-aware split needs at least "
+            f"{n_splits} distinct groups (artists / source tracks)"
+        )
+    Y = sums > 0
+    if Y.shape[1] < 2:  # iterstrat wants a multilabel-indicator target: at least two columns
+        Y = np.hstack([Y, np.zeros((n_groups, 2 - Y.shape[1]), dtype=bool)])
+    fold_of_group = np.empty(n_groups, dtype=np.int64)
+    cv = MultilabelStratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    for k, (_, idx) in enumerate(cv.split(np.zeros((n_groups, 1)), Y)):
+        fold_of_group[idx] = k
+    return fold_of_group[codes]
 
 
 def _folds(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> np.ndarray:
@@ -48,9 +112,12 @@ def _folds(y: np.ndarray, groups: np.ndarray, n_splits: int, seed: int) -> np.nd
 
 
 def group_kfold(table: pd.DataFrame, k: int, *, seed: int) -> np.ndarray:
-    """Fold number (0..k-1) per row: stratified by label, no group in two folds, seeded."""
+    """Fold number (0..k-1) per row: stratified by label (multi-label: `multilabel_group_folds`), no group in
+    two folds, seeded."""
     if k < 2:
         raise DatasetError(f"folds={k} must be at least 2")
+    if "labels" in table and "label" not in table:
+        return multilabel_group_folds(table, k, seed)
     return _folds(stratification_labels(table), table["group"].astype(str).to_numpy(), k, seed)
 
 
@@ -58,12 +125,16 @@ def group_split(table: pd.DataFrame, *, valid: float = 0.1, test: float = 0.1, s
     """'train'/'valid'/'test' per row, stratified by label, no group in two splits, seeded.
 
     The fractions are taken in tenths (0.1 = one fold of ten): ten stratified group folds are drawn
-    and whole folds assigned, so the proportions hold per class up to group granularity.
+    and whole folds assigned, so the proportions hold per class up to group granularity. Multi-label
+    tables (a `labels` column and no `label`) are folded by `multilabel_group_folds` (per tag, in groups).
     """
     n_test, n_valid = round(test * 10), round(valid * 10)
     if n_test < 1 or n_valid < 0 or n_test + n_valid > 9:
         raise DatasetError(f"valid={valid}, test={test}: each must be a multiple of 0.1, test >= 0.1, sum <= 0.9")
-    fold = _folds(stratification_labels(table), table["group"].astype(str).to_numpy(), 10, seed)
+    if "labels" in table and "label" not in table:
+        fold = multilabel_group_folds(table, 10, seed)
+    else:
+        fold = _folds(stratification_labels(table), table["group"].astype(str).to_numpy(), 10, seed)
     out = np.full(len(table), "train", dtype=object)
     out[fold < n_test] = "test"
     out[(fold >= n_test) & (fold < n_test + n_valid)] = "valid"

@@ -71,6 +71,14 @@ class ChunkDataset(Dataset):
     scalar (single) or float32 (n_classes,) (multi); track_index an int (position in ``track_ids``).
     ``dataset[i]`` uses the epoch set by ``set_epoch``; the trainer passes keys ``(i, epoch, draw)``
     instead, so a track drawn twice in an epoch (oversampling) gets two different chunks.
+
+    >>> store = {"a": np.zeros((128, 100), np.float16), "b": np.zeros((128, 30), np.float16)}
+    >>> ds = ChunkDataset(store, ["a", "b"], np.array([0, 1]), chunk_frames=64)
+    >>> x, y, track = ds[1]  # track "b" is shorter than a chunk: looped to 64 frames
+    >>> tuple(x.shape), x.dtype, int(y), track
+    ((128, 64), torch.float32, 1, 1)
+    >>> len(ds), len(ds.with_mode("eval", n_eval_chunks=3))  # eval: 3 evenly spaced chunks per track
+    (2, 6)
     """
 
     def __init__(

@@ -354,6 +354,14 @@ def get_loss(name: str, *, task: str = "single", class_counts=None, **params) ->
 
     Raises ValueError naming the loss and the valid choices when the name is unknown or the loss
     does not support the task.
+
+    >>> import torch
+    >>> loss = get_loss("focal", task="single", gamma=2.0)  # an nn.Module: loss(logits, targets)
+    >>> round(float(loss(torch.zeros(4, 2), torch.tensor([0, 0, 1, 1]))), 4)  # log(2) * (1 - 0.5) ** 2
+    0.1733
+    >>> bce = get_loss("bce", task="multi")  # multi-hot float targets (batch, n_classes)
+    >>> round(float(bce(torch.zeros(2, 3), torch.ones(2, 3))), 4)  # log(2)
+    0.6931
     """
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose from {', '.join(LOSSES)}")

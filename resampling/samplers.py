@@ -442,6 +442,15 @@ def get_sampler(name: str, *, task: str = "single", random_state=None, **params)
 
     Raises ValueError naming the sampler and the valid choices when the name is unknown or the
     sampler does not support the task (SMOTE on multi-hot targets, ML-ROS on single labels, ...).
+
+    >>> import numpy as np
+    >>> X, y = np.random.default_rng(0).normal(size=(30, 4)), np.array([0] * 24 + [1] * 6)
+    >>> X_res, y_res = get_sampler("smote", random_state=0).fit_resample(X, y)  # an imblearn sampler
+    >>> np.bincount(y_res).tolist()
+    [24, 24]
+    >>> get_sampler("smote", task="multi")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: sampler 'smote' does not support multi-label targets; for a multi-label task choose from ...
     """
     if name not in SAMPLERS:
         raise ValueError(f"unknown sampler {name!r}; choose from {', '.join(SAMPLERS)}")

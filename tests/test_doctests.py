@@ -7,9 +7,12 @@ import importlib
 
 import pytest
 
-#: The modules whose docstrings carry the public API's examples: FeatureExtractor, get_dataset,
-#: get_sampler / get_loss (the resampling package), DEEP_MODELS / ChunkDataset (the deep package).
-MODULES = ["features.transformer", "benchmarks.datasets", "resampling", "deep"]
+#: The modules whose docstrings carry the public API's examples: FeatureExtractor, get_dataset, the
+#: resampling and deep packages' overviews, and each public function's or class's own example: get_sampler
+#: (resampling.samplers), get_loss (resampling.losses), get_model / DEEP_MODELS (deep.models), ChunkDataset
+#: (deep.data).
+MODULES = ["features.transformer", "benchmarks.datasets", "resampling", "resampling.samplers",
+           "resampling.losses", "deep", "deep.models", "deep.data"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -26,7 +26,8 @@ appended to `SECTIONS` or passed to `render(..., sections=...)`.
 
 Modules: `load` (RunData, load_run, model labels), `tables` (Grid and its markdown / LaTeX / HTML
 renderings, the main table), `figures` (saving figures per format, model colours, seaborn heatmaps,
-confusion matrices), `intervals` (per-class bootstrap intervals), `base` (the Section record and shared
+confusion matrices), `intervals` (per-class bootstrap intervals), `class_bars` (the single-label
+per-class recall bars), `base` (the Section record and shared
 views of a run), `sections`, `curves` and `tagging` (the sections, SECTIONS), `study_stats` and `study`
 (the imbalance study's section), `page` (report.html, render, main).
 """

@@ -13,6 +13,7 @@ import pandas as pd
 
 from benchmarks import metrics as M
 from benchmarks.report.base import Section, SectionFn, ranked_keys, split_predictions, unique_truth
+from benchmarks.report.class_bars import recall_bars
 from benchmarks.report.crossval import section_crossval
 from benchmarks.report.curves import section_curves
 from benchmarks.report.figures import confusion_figure, confusion_grid, img
@@ -250,10 +251,11 @@ def section_confusion(run: RunData) -> Section | None:
         p = confusion_figure(run, key, cms[key], len(seeds), files)
         body += img(p, f"confusion matrix of {run.short[key]}")
     grid = confusion_grid(run, cms, files)
-    body = (paragraph(f"Rows: true class, columns: predicted class; colour: share of the true class, numbers: "
-                      f"counts ({run.split} split, pooled over seeds).")
+    note = paragraph(f"Rows: true class, columns: predicted class; colour: share of the true class, numbers: "
+                     f"counts ({run.split} split, pooled over seeds).")
+    body = (recall_bars(run, preds, files) + "<h3>Confusion matrices</h3>" + note
             + img(grid, "confusion matrices of all models") + body)
-    return Section("confusion", "Confusion matrices", body, files)
+    return Section("confusion", "Per-class recall and confusion matrices", body, files)
 
 
 def section_timings(run: RunData) -> Section | None:

@@ -116,5 +116,13 @@ def get_spec(name: str) -> ModelSpec:
 
 def get_model(name: str, n_classes: int, n_mels: int = 128, **kw) -> nn.Module:
     """Build `name` for `n_classes` outputs; see `ModelSpec.__call__`. Returns an nn.Module whose
-    forward gives logits (batch, n_classes)."""
+    forward gives logits (batch, n_classes). The registry itself is `DEEP_MODELS` (name -> ModelSpec).
+
+    >>> import torch
+    >>> "small-cnn" in DEEP_MODELS
+    True
+    >>> model = get_model("small-cnn", n_classes=10, n_mels=128)
+    >>> model(torch.zeros(2, 128, 64)).shape  # log-mel batch (batch, n_mels, frames) -> logits
+    torch.Size([2, 10])
+    """
     return get_spec(name)(n_classes=n_classes, n_mels=n_mels, **kw)

@@ -15,13 +15,16 @@ from PIL import Image
 
 from benchmarks import metrics as M
 from benchmarks import report as R
+from benchmarks.metrics.bootstrap import bootstrap_weights
+from benchmarks.report import class_bars
+from benchmarks.report import figures as F
 from benchmarks.report.curves import curve_data
-from benchmarks.report.intervals import bootstrap_indices, per_class_ap_interval
+from benchmarks.report.intervals import bootstrap_indices, per_class_ap_interval, per_class_recall_interval
 from features.errors import DatasetError
 from tests.benchmarks.test_report import write_multi_run, write_single_run
 
 SINGLE_FIGURES = ["confusion_grid", "curves", "confusion_lr_features-all_none", "confusion_cnn_3_mel_none",
-                  "confusion_knn_features-all_none"]
+                  "confusion_knn_features-all_none", "per_class_recall"]
 MULTI_FIGURES = ["label_frequencies", "tag_correlation", "label_confusion", "per_class_ap",
                  "cooccurrence_musicnn_mel_none", "cooccurrence_rf_features-all_none"]
 
@@ -158,3 +161,59 @@ def test_main_accepts_fig_format_dpi_tex_metrics(tmp_path, capsys):
         assert round(im.info["dpi"][0]) == 120
     assert R.main([str(run_dir), "--tex-metrics", "bogus"]) == 2
     assert "bogus" in capsys.readouterr().err
+
+
+def test_per_class_recall_interval_is_a_percentile_bootstrap():
+    rng = np.random.default_rng(5)
+    n, C = 90, 4
+    y = rng.choice(3, n, p=[0.5, 0.3, 0.2])                 # class 3 never occurs
+    seeds = [(y, np.where(rng.random(n) < acc, y, rng.integers(0, C, n))) for acc in (0.7, 0.5)]
+    point, lo, hi = per_class_recall_interval(seeds, C, n_boot=400, seed=7)
+    expect = np.mean([[np.mean(p[y == c] == c) for c in range(3)] for y, p in seeds], axis=0)
+    np.testing.assert_allclose(point[:3], expect)
+    assert np.isnan(point[3]) and np.isnan(lo[3]) and np.isnan(hi[3])
+    assert np.all(lo[:3] <= point[:3]) and np.all(point[:3] <= hi[:3]) and np.all(lo[:3] < hi[:3])
+    # by hand: the same resamples (track counts from bootstrap_weights), the tracks repeated that often,
+    # recall per seed, mean over seeds, 2.5 / 97.5 percentiles
+    W = bootstrap_weights(np.random.default_rng(7), n, 400)
+    for c in range(3):
+        boot = []
+        for w in W:
+            idx = np.repeat(np.arange(n), w.astype(int))
+            boot.append(np.mean([np.mean(p[idx][y[idx] == c] == c) for y, p in seeds]))
+        np.testing.assert_allclose([lo[c], hi[c]], np.percentile(boot, [2.5, 97.5]), rtol=1e-12, atol=1e-12)
+    again = per_class_recall_interval(seeds, C, n_boot=400, seed=7)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(again, (point, lo, hi), strict=True))
+
+
+def test_per_class_recall_bars_say_na_for_a_class_absent_from_the_test_split(tmp_path, monkeypatch):
+    run_dir = write_single_run(tmp_path / "absent", seeds=(0, 1))
+    preds = pd.read_csv(run_dir / "predictions.csv", keep_default_na=False)
+    preds = preds[~((preds["split"] == "test") & (preds["label"] == "metal"))]
+    preds.to_csv(run_dir / "predictions.csv", index=False)
+    drawn = {}
+
+    def keep(fig, run, stem, files):
+        drawn[stem] = fig
+        return F.save(fig, run, stem, files)
+
+    monkeypatch.setattr(class_bars, "save", keep)
+    R.render(run_dir, n_boot=60, fig_formats=("png", "pdf"))
+    assert (run_dir / "per_class_recall.png").is_file() and (run_dir / "per_class_recall.pdf").is_file()
+    ax = drawn["per_class_recall"].axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "n/a (no test track of this class)" in texts
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["blues", "hip_hop", "r&b", "jazz", "metal"]
+    assert "recall" in ax.get_xlabel() and "per-class accuracy" in ax.get_xlabel()
+    # one colour per model, the run's colours, and the legend outside the axes
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["cnn_3", "lr", "knn"]
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1 - 1
+    run = R.load_run(run_dir, n_boot=60)
+    colors = F.model_colors(run)
+    for name, bars in zip(["cnn_3", "lr", "knn"], ax.containers, strict=False):
+        key = next(k for k in run.keys if run.short[k] == name)
+        assert np.allclose(bars[0].get_facecolor()[:3], colors[key][:3])
+    # the whiskers are the intervals of per_class_recall_interval on the pooled predictions
+    page = (run_dir / "report.html").read_text()
+    assert "Per-class recall" in page and page.index("Per-class recall") < page.index("confusion matrices of all")

@@ -338,7 +338,7 @@ def test_tag_frequencies_are_long_tailed():
     assert set(freq) == set(sa.TAGS)
     assert min(freq.values()) <= 0.03 and max(freq.values()) > 0.5
     assert freq["bells"] <= 0.03
-    # The artist-aware split stratified by rarest tag (benchmarks.splits) can be drawn on such a corpus.
+    # The artist-aware split (iterative stratification of the artists on their tags, benchmarks.splits) works here.
     table = pd.DataFrame({"labels": tags, "group": [e.group for e in ents]})
     split = group_split(table, seed=0)
     assert set(split) == {"train", "valid", "test"}

@@ -13,7 +13,6 @@ import os
 import sys
 import time
 import warnings
-from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from benchmarks.datasets.base import DatasetModule, absolute, empty_skipped
 from benchmarks.datasets.synthetic.engine import compose, fingerprint, plan_summary, render, track_tags, write_wav
 from benchmarks.datasets.synthetic.plans import TrackPlan, make_patch, replace_artist, sample_artist, sample_track
 from benchmarks.datasets.synthetic.styles import GENRES, STYLES, TAGS
-from benchmarks.splits import group_kfold, group_split, stratification_labels
+from benchmarks.splits import group_kfold, group_split
 from features.errors import ConfigError, DatasetError
 from features.parallel import interruptible, stop_pool, worker_setup
 
@@ -82,18 +81,11 @@ def _as_float(name: str, v, lo: float, hi: float) -> float:
 
 def split_column(table: pd.DataFrame, *, seed: int, folds: int | None = None) -> np.ndarray:
     """'train'/'valid'/'test' (80/10/10) or, with `folds`, a fold number per row: no group in two parts,
-    stratified by label (by rarest tag for multi-label rows), by benchmarks.splits."""
-    k = folds or 10
-    by = table
-    if "labels" in table and max(Counter(stratification_labels(table)).values()) < k:
-        # Every rarest-tag stratum is smaller than the number of folds (a tiny corpus): sklearn cannot
-        # stratify on them, so the split is artist-aware only.
-        log.info("%d tracks are too few to stratify %d folds by rarest tag; splitting by group only", len(table), k)
-        by = table.assign(label="all")[["label", "group"]]
+    stratified by label (multi-label rows: group-aware iterative stratification), by benchmarks.splits."""
     with warnings.catch_warnings():
         # A long tail means strata smaller than the number of folds: expected here, not worth a warning.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        return group_kfold(by, k, seed=seed) if folds else group_split(by, seed=seed)
+        return group_kfold(table, folds, seed=seed) if folds else group_split(table, seed=seed)
 
 
 class _Generated(DatasetModule):
