@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch first, so no requirement pulls a multi-GB CUDA build.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[dev,essentia,tracking]"
+	$(PY) -m pip install --quiet -e ".[dev,essentia,tracking,distributed]"
 	touch $(STAMP)
 
 install: $(STAMP)

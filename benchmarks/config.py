@@ -22,6 +22,8 @@ from pathlib import Path
 
 from baselines import BASELINES
 from deep.trainconfig import TrainConfig
+from features import scheduler
+from features.cache import check_key_mode
 from features.config import FEATURE_SETS, FeatureConfig
 from features.errors import ConfigError
 from features.spectrogram import SpecConfig
@@ -76,6 +78,10 @@ class RunConfig:
     out: str = "results"
     run_id: str | None = None
     n_jobs: int = -1
+    # where extraction, the log-mel cache build and the fits run (`features.scheduler`): "local" (this machine's
+    # process pool), "dask" (a LocalCluster of n_jobs workers for the run) or a Dask scheduler address
+    scheduler: str = "local"
+    cache_key: str = "stat"  # "stat" (path relative to the dataset root, size, mtime) or "content" (a file hash)
     cache: bool = True
     resume: bool = True  # deep: continue a fit from its checkpoint when data, settings and model code match
     cache_dir: str | None = None
@@ -149,6 +155,8 @@ class RunConfig:
         if self.study == "imbalance" and any(r < 1 for r in self.imbalance_ratios):
             raise ConfigError(f"imbalance ratios {self.imbalance_ratios} must all be >= 1")
         _check_tracking(self.track, self.track_uri)
+        object.__setattr__(self, "scheduler", scheduler.check(self.scheduler))
+        check_key_mode(self.cache_key)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

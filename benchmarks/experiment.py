@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from benchmarks import grid
 from benchmarks import metrics as M
 from benchmarks.config import RunConfig
 from benchmarks.datasets.base import LoadedDataset
@@ -128,23 +128,20 @@ class Experiment:
         if not splits["train"] or not splits["test"]:
             raise DatasetError("no training or no test track left after skipping bad files")
         ctx = FitContext(cfg=cfg, task=ds.task, classes=ds.classes, splits=splits, targets=targets, note=self.note,
-                         paths=paths)
+                         paths=paths, root=table.attrs.get("root"))
 
         metric_rows: list[dict] = []
         pred_frames: list[pd.DataFrame] = []
         curve_frames: list[pd.DataFrame] = []
         fits = [(seed, strategy, model) for seed in cfg.seeds for strategy in cfg.strategies for model in cfg.models]
-        # disable=None: no bar (and no carriage returns) when the output is not a terminal
-        for seed, strategy, model in tqdm(fits, desc=f"fits ({self.label})", unit="fit", leave=False, disable=None):
-            family = family_of(model)
-            module = load_family(family)
-            with self.timer("fit+predict", f"{model}/{strategy}/seed{seed}"):
-                res = module.fit_predict(model, inputs.data[family], strategy, seed, ctx)
+        results = grid.run_fits(fits, inputs.data, ctx, self.timer, label=self.label)
+        for (seed, strategy, model), res in zip(fits, results, strict=True):
             if res is None:
                 continue
+            family = family_of(model)
             probs, info = res
             key = {"dataset": self.label, "model": model, "family": family,
-                   "input": module.input_name(cfg, model), "strategy": strategy, "seed": seed}
+                   "input": load_family(family).input_name(cfg, model), "strategy": strategy, "seed": seed}
             metric_rows += score(ctx, key, probs)
             pred_frames += [predictions(ctx, table, key, s, probs[s]) for s in ("valid", "test") if s in probs]
             if info.get("curves") is not None:

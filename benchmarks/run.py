@@ -26,7 +26,11 @@ from benchmarks import config as cfgmod
 from benchmarks.config import RunConfig
 from benchmarks.registry import registries, validate
 from benchmarks.runfolder import Timer, write_timings
+from deep import distributed
+from features import scheduler
+from features.cache import KEY_MODES, numba_cache_dir
 from features.errors import ConfigError, DatasetError, ToolkitError
+from features.parallel import resolve_n_jobs
 
 
 # -- command line ---------------------------------------------------------------------------------
@@ -88,7 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
            "results, as MLflow's file store mlruns/ is deprecated) or a TensorBoard folder (default <out>/tensorboard)")
     a("--out", help="results folder (default: results)")
     a("--run-id", help="name of the run folder (default: time stamp and config hash)")
-    a("--n-jobs", type=int, help="worker processes for features and models (default: all cores)")
+    a("--n-jobs", type=int, help="worker processes for features and models (default: all cores); with "
+                                 "--scheduler dask, the LocalCluster's workers")
+    a("--scheduler", metavar="WHERE",
+      help="where extraction, the log-mel cache build and the fits run: local (this machine's process pool, "
+           "default), dask (a Dask LocalCluster started for the run) or tcp://HOST:PORT (a running Dask cluster, e.g. "
+           f"on SLURM with dask-jobqueue); dask needs the distributed extra ({scheduler.INSTALL})")
+    a("--cache-key", choices=KEY_MODES,
+      help="how the caches key a file: stat (its path relative to the dataset folder, size and mtime: default) or "
+           "content (a hash of its bytes: any copy of the dataset hits, at the cost of reading every file once)")
     a("--no-cache", dest="cache", action="store_false", default=None,
       help="recompute features and spectrograms, and train deep models from scratch")
     a("--resume", action=argparse.BooleanOptionalAction, default=None,
@@ -126,7 +138,11 @@ def run(cfg: RunConfig) -> Path:
         producer = crossval.run
     else:
         producer = study.run if cfg.study == "imbalance" else comparison.run
-    run_dir = producer(cfg, timer)
+    with scheduler.session(cfg.scheduler, n_workers=resolve_n_jobs(cfg.n_jobs),
+                           numba_dir=str(numba_cache_dir(cfg.cache_dir))):
+        run_dir = producer(cfg, timer)
+    if not distributed.is_main():  # torchrun: rank 0 alone renders, tracks and writes timings
+        return run_dir
     with timer("report"):
         report.render(run_dir, **report_options(cfg))
     if cfg.track:
@@ -174,6 +190,15 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"python -m benchmarks.run: error: {e}", file=sys.stderr)
         return 2
+    if distributed.env_world().distributed and cfg.scheduler != scheduler.LOCAL:
+        print(f"python -m benchmarks.run: error: --scheduler {cfg.scheduler} does not combine with torchrun: each of "
+              "its processes would start or join the cluster; use one of them", file=sys.stderr)
+        return 2
+    world = distributed.init(cfg.device)  # torchrun: join the process group (a no-op in one process)
+    if world.distributed:
+        logging.getLogger("benchmarks.run").info("torchrun: rank %d of %d", world.rank, world.size)
+        if world.rank and not ns.verbose:
+            logging.getLogger().setLevel(logging.WARNING)  # rank 0 tells the run's progress
     t0 = time.perf_counter()
     try:
         run_dir = run(cfg)
@@ -188,6 +213,10 @@ def main(argv=None) -> int:
         print(f"python -m benchmarks.run: failed: {type(e).__name__}: {e}"
               + ("" if ns.verbose else " (rerun with -v for the traceback)"), file=sys.stderr)
         return 1
+    finally:
+        distributed.shutdown()
+    if not distributed.is_main():
+        return 0
     table = (run_dir / "table.md").read_text() if (run_dir / "table.md").exists() else ""
     print(table)
     print(f"Results: {run_dir}  ({time.perf_counter() - t0:.1f} s)")

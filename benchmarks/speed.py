@@ -1,17 +1,20 @@
 """Speed benchmarks: ``python -m benchmarks.speed features`` and ``python -m benchmarks.speed train``.
 
-``features`` times hand-crafted feature extraction on generated 30-s clips at 22,050 Hz against the
-naive script a GTZAN tutorial would write (librosa.load, then one librosa call per feature, each from
-the audio: chroma_stft, rms, spectral_centroid, spectral_bandwidth, spectral_contrast,
-spectral_rolloff, spectral_flatness, zero_crossing_rate, feature.tempo, mfcc; moments with numpy and
-scipy.stats), run in one process and with the same number of worker processes as ours. Both sides
-run in the same invocation on the same clips, each phase in a fresh Python process so that its peak
-memory (resource.getrusage, the process and its largest worker) is its own; imports happen before the
-clock starts, and each side warms up on one short clip first (so numba compilation, which the naive
-script would pay once per process, is not counted against it). Then it times a second extraction
-served from the cache and the build of the log-mel cache, prints clips/s, seconds per clip, the
-speed-ups against the targets and the peak memory, and checks that our columns agree with the naive
-script's.
+``features`` times hand-crafted feature extraction on generated 30-s clips at 22,050 Hz (or on the
+audio files of a folder, ``--data-dir``) against the naive script a GTZAN tutorial would write
+(librosa.load, then one librosa call per feature, each from the audio: chroma_stft, rms,
+spectral_centroid, spectral_bandwidth, spectral_contrast, spectral_rolloff, spectral_flatness,
+zero_crossing_rate, feature.tempo, mfcc; moments with numpy and scipy.stats), run in one process and
+with the same number of worker processes as ours. Both sides run in the same invocation on the same
+clips, each phase in a fresh Python process so that its peak memory (resource.getrusage, the process
+and its largest worker) is its own; imports happen before the clock starts, and each side warms up on
+one short clip first (so numba compilation, which the naive script would pay once per process, is not
+counted against it). Then it times a second extraction served from the cache and the build of the
+log-mel cache, prints clips/s, seconds per clip, the speed-ups against the targets and the peak
+memory, and checks that our columns agree with the naive script's. A "floor" phase times what no
+extraction can avoid: decoding each clip as `features.extract` does, plus one float32 magnitude STFT
+of the whole clip with the same n_fft and hop, in one process; extraction on one core is compared
+with it (target: at most 1.5x the floor) and with the naive script on one core (target: at least 10x).
 
 ``train`` is the deep model's training-throughput benchmark (`deep.speed`); its options are
 ``python -m benchmarks.speed train --help``.
@@ -35,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-TARGETS = {"vs_naive_1": 10.0, "vs_naive_n": 5.0, "cache_share": 0.02, "mel_clips_per_s": 100.0}
+TARGETS = {"vs_naive_1": 10.0, "vs_naive_n": 5.0, "cache_share": 0.02, "mel_clips_per_s": 100.0,
+           "one_core_vs_naive": 10.0, "vs_floor": 1.5}
 
 
 # -- generated clips ------------------------------------------------------------------------------------
@@ -74,6 +78,32 @@ def make_clips(folder: Path, n_clips: int, *, seconds: float = 30.0, sr: int = 2
         sf.write(p, y.astype(np.float32), sr, subtype="PCM_16")
         paths.append(p)
     return paths
+
+
+def audio_files(folder: Path, n_clips: int | None = None) -> list[Path]:
+    """The audio files under `folder` (recursive; the extensions of features.audio.AUDIO_EXTENSIONS, any
+    case) that soundfile can open, sorted by path; the first `n_clips` of them when given."""
+    import soundfile as sf
+
+    from features.audio import AUDIO_EXTENSIONS
+
+    found = sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+    out = []
+    for p in found:
+        if n_clips is not None and len(out) >= n_clips:
+            break
+        try:
+            sf.info(str(p))
+        except Exception:  # not decodable here: left out of both sides
+            continue
+        out.append(p)
+    return out
+
+
+def _mean_seconds(paths: list[Path]) -> float:
+    import soundfile as sf
+
+    return float(np.mean([sf.info(str(p)).duration for p in paths])) if paths else 0.0
 
 
 # -- the naive script -------------------------------------------------------------------------------------
@@ -128,7 +158,7 @@ def run_phase(spec: dict) -> dict:
     from features import parallel
 
     paths = [str(p) for p in spec["paths"]]
-    table = pd.DataFrame({"track_id": [Path(p).stem for p in paths], "path": paths})
+    table = pd.DataFrame({"track_id": [f"{i:06d}" for i in range(len(paths))], "path": paths})
     kind, n_jobs = spec["kind"], int(spec["n_jobs"])
     res: dict = {"kind": kind, "n_jobs": n_jobs, "n_clips": len(paths)}
     if kind == "naive":
@@ -152,7 +182,7 @@ def run_phase(spec: dict) -> dict:
         df = features.extract(table, n_jobs=n_jobs, cache=True, cache_dir=spec["cache_dir"], progress=False)
         res["seconds"] = time.perf_counter() - t0
         res["cpu_seconds"] = _cpu_s() - c0
-        res["values"] = df.to_numpy().tolist()
+        res["values"] = df.reindex(table["track_id"]).to_numpy().tolist()  # NaN rows: files it skipped
         res["columns"] = list(df.columns)
         res["peak_mb"] = _peak_mb()
         if spec.get("again"):
@@ -161,6 +191,25 @@ def run_phase(spec: dict) -> dict:
             res["cached_seconds"] = time.perf_counter() - t0
             res["cache_hits"] = df2.attrs["cache"]["hits"]
             res["cache_equal"] = bool(df2.equals(df))
+    elif kind == "floor":
+        from features import audio, frame
+        from features.config import FeatureConfig
+        from features.extract import prepare
+
+        config = FeatureConfig()
+
+        def floor(path):
+            y = audio.load(path, sr=config.sr, offset=config.offset, duration=config.duration)
+            y, _ = prepare(y, config, None)
+            return frame.stft_magnitude(y, n_fft=config.n_fft, hop_length=config.hop_length)
+
+        floor(spec["warmup"])
+        c0, t0 = _cpu_s(), time.perf_counter()
+        with parallel.controller().limit(limits=1):  # as extract's one-process path: BLAS on one thread
+            for p in paths:
+                floor(p)
+        res["seconds"] = time.perf_counter() - t0
+        res["cpu_seconds"] = _cpu_s() - c0
     elif kind == "mel":
         import soundfile as sf
 
@@ -176,8 +225,12 @@ def run_phase(spec: dict) -> dict:
         first = store[store.track_ids[0]]
         res["shape"] = list(first.shape)
         res["dtype"] = str(first.dtype)
+    elif kind == "dask":
+        from benchmarks.scaling import dask_phase
+
+        res = dask_phase(spec)
     else:
-        raise ValueError(f"phase kind={kind!r} must be naive, extract or mel")
+        raise ValueError(f"phase kind={kind!r} must be naive, extract, floor, mel or dask")
     res.setdefault("peak_mb", _peak_mb())
     return res
 
@@ -204,30 +257,61 @@ def _spawn_phase(spec: dict) -> dict:
 # -- the `features` subcommand --------------------------------------------------------------------------
 def features_speed(
     *,
-    n_clips: int = 120,
+    n_clips: int | None = 120,
     seconds: float = 30.0,
     sr: int = 22050,
     n_jobs: int = -1,
     workdir: str | None = None,
     keep: bool = False,
     in_process: bool = False,
+    data_dir: str | os.PathLike | None = None,
+    scheduler: str = "local",
 ) -> dict:
-    """Run every phase; returns a dict of figures (see `print_report`)."""
+    """Run every phase; returns a dict of figures (see `print_report`).
+
+    scheduler: 'dask' adds a phase extracting the same clips on a Dask LocalCluster of n_jobs workers, the
+    scheduler's overhead per task, and the projection of `benchmarks.scaling`.
+
+    data_dir: time the audio files of this folder (recursive; at most n_clips of them, all when n_clips
+    is None) instead of generated clips; `seconds` is then their mean duration.
+    """
     from features import parallel
+    from features.errors import ConfigError
 
     n_jobs = parallel.resolve_n_jobs(n_jobs)
+    if scheduler not in ("local", "dask"):
+        raise ConfigError(f"--scheduler {scheduler!r}: the benchmark compares the local pool with a LocalCluster "
+                          "it starts itself: local or dask")
+    if scheduler == "dask":
+        from features import scheduler as sched
+
+        sched.check("dask")  # the distributed extra is installed
+    if data_dir is not None:
+        if not Path(data_dir).is_dir():
+            raise ConfigError(f"--data-dir {data_dir} is not a folder")
+        clips = audio_files(Path(data_dir), n_clips)
+        if len(clips) < 2:
+            raise ConfigError(f"--data-dir {data_dir} holds {len(clips)} decodable audio file(s); "
+                              "at least 2 are needed")
+        n_clips, seconds = len(clips), _mean_seconds(clips)
+    elif n_clips is None:
+        n_clips = 120
     base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="mirbench-speed-"))
     try:
-        clips = make_clips(base / "clips", n_clips, seconds=seconds, sr=sr)
+        if data_dir is None:
+            clips = make_clips(base / "clips", n_clips, seconds=seconds, sr=sr)
         warm = make_clips(base / "warmup", 1, seconds=2.0, sr=sr, seed=1)[0]
         common = {"paths": [str(p) for p in clips], "warmup": str(warm), "numba_dir": str(base / "numba")}
         phases = {
             "naive_1": {"kind": "naive", "n_jobs": 1},
             "naive_n": {"kind": "naive", "n_jobs": n_jobs},
             "fast_1": {"kind": "extract", "n_jobs": 1, "cache_dir": str(base / "cache1")},
+            "floor_1": {"kind": "floor", "n_jobs": 1},
             "fast_n": {"kind": "extract", "n_jobs": n_jobs, "cache_dir": str(base / "cacheN"), "again": True},
             "mel_n": {"kind": "mel", "n_jobs": n_jobs, "cache_dir": str(base / "cacheM")},
         }
+        if scheduler == "dask":
+            phases["dask_n"] = {"kind": "dask", "n_jobs": n_jobs, "cache_dir": str(base / "cacheD")}
         results = {}
         for name, spec in phases.items():
             spec = {**common, **spec}
@@ -236,27 +320,30 @@ def features_speed(
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
     return summarize(results, n_clips=n_clips, seconds=seconds, sr=sr, n_jobs=n_jobs,
-                     workdir=str(base) if keep else None)
+                     workdir=str(base) if keep else None, data_dir=str(data_dir) if data_dir is not None else None)
 
 
-def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: int, workdir) -> dict:
+def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: int, workdir, data_dir=None) -> dict:
     from features.config import FeatureConfig
 
     def rate(r):
         return r["n_clips"] / r["seconds"]
 
+    floor = results.get("floor_1")  # the floor phase, reported apart from the table of phases
+    dask = results.get("dask_n")  # so is the Dask phase
+    results = {k: v for k, v in results.items() if k not in ("floor_1", "dask_n")}
     naive = np.asarray(results["naive_1"]["values"])
     fast = np.asarray(results["fast_n"]["values"])
     cols = FeatureConfig().columns()
     scale = np.maximum(np.abs(naive).max(axis=0), 1e-12)
-    rel = np.abs(fast - naive).max(axis=0) / scale
+    rel = np.nanmax(np.abs(fast - naive), axis=0) / scale  # NaN rows: files extract skipped
     agree = {}
     for group in ("moment", "zcr", "rms", "mfcc", "spectral_centroid", "spectral_bandwidth", "spectral_contrast",
                   "spectral_rolloff", "spectral_flatness", "chroma"):
         idx = [i for i, c in enumerate(cols) if c.startswith(group)]
         agree[group] = float(rel[idx].max())
     tempo_i = cols.index("tempo")
-    agree["tempo_bpm"] = float(np.abs(fast[:, tempo_i] - naive[:, tempo_i]).max())
+    agree["tempo_bpm"] = float(np.nanmax(np.abs(fast[:, tempo_i] - naive[:, tempo_i])))
     out = {
         "n_clips": n_clips,
         "seconds_per_clip_audio": seconds,
@@ -268,6 +355,14 @@ def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: i
         "speedup_vs_naive_1": rate(results["fast_n"]) / rate(results["naive_1"]),
         "speedup_vs_naive_n": rate(results["fast_n"]) / rate(results["naive_n"]),
         "speedup_1_vs_1": rate(results["fast_1"]) / rate(results["naive_1"]),
+        "one_core": {  # seconds per clip on one core, and the ratios of issue 14's targets
+            "naive_s_per_clip": 1.0 / rate(results["naive_1"]),
+            "extract_s_per_clip": 1.0 / rate(results["fast_1"]),
+            "floor_s_per_clip": 1.0 / rate(floor) if floor else None,
+            "extract_vs_naive": rate(results["fast_1"]) / rate(results["naive_1"]),
+            "extract_vs_floor": rate(floor) / rate(results["fast_1"]) if floor else None,
+        },
+        "floor": {k: v for k, v in floor.items() if k != "values"} if floor else None,
         "cpu_ratio": results["naive_1"]["cpu_seconds"] / results["fast_n"]["cpu_seconds"],
         "cache_share": results["fast_n"]["cached_seconds"] / results["fast_n"]["seconds"],
         "cache_hits": results["fast_n"]["cache_hits"],
@@ -275,15 +370,26 @@ def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: i
         "mel_clips_per_s": rate(results["mel_n"]),
         "agreement_with_naive": agree,
         "workdir": workdir,
+        "data_dir": data_dir,
     }
+    if dask is not None:
+        from benchmarks.scaling import projection, summary_lines
+
+        one = 1.0 / rate(results["fast_1"])
+        out["dask"] = {k: v for k, v in dask.items() if k != "values"}
+        out["dask"]["lines"] = summary_lines(results["fast_n"], dask, one, seconds)
+        out["dask"]["projection"] = projection(one, dask["noop_seconds_per_task"], seconds)
     return out
 
 
 def print_report(s: dict) -> None:
     ph = s["phases"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    clips = (f"{s['n_clips']} clips from {s['data_dir']} (mean {s['seconds_per_clip_audio']:.1f} s; decoded at "
+             f"{s['sr']} Hz)" if s.get("data_dir") else
+             f"{s['n_clips']} generated clips of {s['seconds_per_clip_audio']:g} s at {s['sr']} Hz")
     print(
-        f"features speed: {s['n_clips']} generated clips of {s['seconds_per_clip_audio']:g} s at {s['sr']} Hz, "
+        f"features speed: {clips}, "
         f"{s['n_jobs']} worker(s) on {s['cpu_count']} CPU(s); load average now {load:.1f} "
         "(other work on the machine slows every phase)"
     )
@@ -323,31 +429,51 @@ def print_report(s: dict) -> None:
           f"naive / extract: {s['cpu_ratio']:.1f}x)")
     for what, got, target, ok in checks:
         print(f"  {what:44s} {got:>14s}   target {target:14s} {verdict(ok)}")
+    one = s.get("one_core")
+    if one:
+        floor = "" if one["floor_s_per_clip"] is None else (
+            f", floor (decode as extract does + one float32 |STFT| of the clip) {one['floor_s_per_clip']:.4f}")
+        print(f"one core, s/clip: naive script {one['naive_s_per_clip']:.4f}, features.extract "
+              f"{one['extract_s_per_clip']:.4f}{floor}")
+        print(f"  {'extract vs naive, 1 process each':44s} {one['extract_vs_naive']:8.1f}x (target >= "
+              f"{TARGETS['one_core_vs_naive']:g}x)  {verdict(one['extract_vs_naive'] >= TARGETS['one_core_vs_naive'])}")
+        if one["extract_vs_floor"] is not None:
+            print(f"  {'extract vs floor, 1 process each':44s} {one['extract_vs_floor']:8.2f}x (target <= "
+                  f"{TARGETS['vs_floor']:g}x) {verdict(one['extract_vs_floor'] <= TARGETS['vs_floor'])}")
     a = s["agreement_with_naive"]
     print("agreement with the naive script (max |difference| / max |value| per group; chroma differs by the tuning "
           "policy: ours A440, the script's a per-clip estimate; tempo is refined between lags):")
     print("  " + ", ".join(f"{k} {v:.1e}" for k, v in a.items() if k != "tempo_bpm")
           + f", tempo max |diff| {a['tempo_bpm']:.2f} BPM")
+    for line in (s.get("dask") or {}).get("lines", []):
+        print(line)
 
 
 def _add_features(sub) -> None:
     p = sub.add_parser("features", help="hand-crafted feature extraction vs the naive librosa script",
                        description=__doc__.split("\n\n")[1])
-    p.add_argument("--n-clips", type=int, default=120,
-                   help="generated clips (default 120: enough that worker start-up does not dominate)")
+    p.add_argument("--n-clips", type=int, default=None,
+                   help="generated clips (default 120: enough that worker start-up does not dominate); with "
+                        "--data-dir, at most this many of its files (default: all)")
+    p.add_argument("--data-dir", default=None,
+                   help="time the audio files under this folder (recursive: .wav, .flac, .ogg, .mp3, ...) instead "
+                        "of generated clips, every phase on the same files")
     p.add_argument("--seconds", type=float, default=30.0, help="clip length in seconds (default 30)")
     p.add_argument("--sr", type=int, default=22050, help="sampling rate of the clips (default 22050)")
     p.add_argument("--n-jobs", type=int, default=-1, help="worker processes (default: one per core)")
     p.add_argument("--workdir", default=None, help="folder for clips and caches (default: a temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the clips and caches")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    p.add_argument("--scheduler", choices=("local", "dask"), default="local",
+                   help="dask: also extract the clips on a Dask LocalCluster of --n-jobs workers, print clips/s next "
+                        "to the local pool, the overhead per task and a projection for FMA (distributed extra)")
     p.set_defaults(run=_run_features)
 
 
 def _run_features(args) -> int:
     from features.errors import ConfigError
 
-    if args.n_clips < 2:
+    if args.n_clips is not None and args.n_clips < 2:
         print(f"error: --n-clips={args.n_clips} must be at least 2", file=sys.stderr)
         return 2
     if args.seconds <= 0 or args.sr <= 0:
@@ -355,7 +481,7 @@ def _run_features(args) -> int:
         return 2
     try:
         s = features_speed(n_clips=args.n_clips, seconds=args.seconds, sr=args.sr, n_jobs=args.n_jobs,
-                           workdir=args.workdir, keep=args.keep)
+                           workdir=args.workdir, keep=args.keep, data_dir=args.data_dir, scheduler=args.scheduler)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

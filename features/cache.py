@@ -8,8 +8,16 @@ place with `os.replace`, the sidecar last, so a shard without a valid sidecar wa
 and is never read. Work is committed shard by shard, so an interrupted run keeps what it finished
 and the next run computes only the rest.
 
-A file's key is a hash of its absolute real path, size and modification time (ns): touching or
-replacing a file invalidates its entries; changing any setting changes the folder.
+A file's key (`file_key`) is a hash of its path relative to the dataset root, its size and modification
+time (ns), or with ``cache_key="content"`` a hash of its bytes: touching or replacing a file invalidates
+its entries, moving or copying the dataset folder (with its times, or any copy in content mode) does not,
+and nothing in a key names the machine, so one cache on a shared file system serves every node. Changing
+any setting changes the folder.
+
+Many writers at once (several runs, several nodes) never corrupt it: each commits its own uniquely named
+shards by atomic rename, readers see only shards whose sidecar was committed, and `compact` writes the
+merged shard before it removes the merged ones, so an interrupted merge leaves duplicates (read once,
+merged again by the next `compact`), never a gap.
 
 The root is `cache_dir`, else ``$MIRBENCH_CACHE``, else ``./.cache/mirbench``. Clear it with
 `clear()` or ``python -m features.cache clear [--kind features|mel] [--namespace NAME]``;
@@ -63,15 +71,77 @@ def numba_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return resolve_root(cache_dir) / "numba"
 
 
-def file_key(path: str | os.PathLike) -> str | None:
-    """Hash of (absolute real path, size, mtime_ns) of `path`, 32 hex characters; None if it cannot be stat'ed."""
+#: How a file is keyed: "stat" (its path relative to the dataset root, size and mtime) or "content" (a hash of
+#: its bytes and its size, whatever its path and times).
+KEY_MODES = ("stat", "content")
+
+
+def check_key_mode(mode: str) -> str:
+    if mode not in KEY_MODES:
+        raise ConfigError(f"cache_key={mode!r} must be one of {list(KEY_MODES)}")
+    return mode
+
+
+def relative_name(path: str | os.PathLike, root: str | os.PathLike | None) -> str:
+    """`path` relative to `root` as a POSIX path when it lies under it (compared lexically first, so a link
+    inside the dataset keeps its own name, then with links resolved), else the absolute real path."""
+    p = os.path.abspath(os.fspath(path))
+    if root is not None:
+        # lexically first, then both resolved (a table of resolved paths under a root reached by a link)
+        for a, r in ((p, os.path.abspath(os.fspath(root))), (os.path.realpath(p), os.path.realpath(root))):
+            if a.startswith(r.rstrip(os.sep) + os.sep):
+                return Path(os.path.relpath(a, r)).as_posix()
+    return os.path.realpath(p)
+
+
+def file_key(path: str | os.PathLike, *, root: str | os.PathLike | None = None, mode: str = "stat") -> str | None:
+    """A file's cache key, 32 hex characters; None if it cannot be stat'ed (or, in content mode, read).
+
+    mode "stat" (default): a hash of (its path relative to the dataset `root`, size, mtime_ns), so a dataset
+    folder moved, mounted elsewhere or copied with its times (``cp -a``, ``rsync -a``) keeps its cache, and
+    every node of a cluster reading it through a shared file system at any mount point finds the same keys.
+    Without `root` (or for a file outside it) the absolute real path takes the relative one's place.
+    mode "content": a hash of the file's bytes and size: any copy, anywhere, with any times, hits; it
+    reads every file once per call (`file_keys` spreads that over the workers).
+    """
+    check_key_mode(mode)
     real = os.path.realpath(os.fspath(path))
     try:
         st = os.stat(real)
     except OSError:
         return None
-    ident = f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape")  # non-UTF-8 names
+    if mode == "content":
+        h = hashlib.blake2b(digest_size=16)
+        try:
+            with open(real, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    h.update(chunk)
+        except OSError:
+            return None
+        return hashlib.sha256(f"content\0{h.hexdigest()}\0{st.st_size}".encode()).hexdigest()[:32]
+    name = relative_name(path, root)
+    ident = f"{name}\0{st.st_size}\0{st.st_mtime_ns}".encode("utf-8", "surrogateescape")  # non-UTF-8 names
     return hashlib.sha256(ident).hexdigest()[:32]
+
+
+def _key_task(task: tuple) -> str | None:
+    path, root, mode = task
+    return file_key(path, root=root, mode=mode)
+
+
+def file_keys(paths: list[str], *, root=None, mode: str = "stat", n_jobs: int = 1,
+              numba_dir: str | None = None) -> list[str | None]:
+    """`file_key` of each path; content hashes are computed on the worker pool (or the Dask cluster)."""
+    check_key_mode(mode)
+    if mode == "stat":
+        return [file_key(p, root=root) for p in paths]
+    from features import parallel
+
+    out: list[str | None] = [None] * len(paths)
+    tasks = [(p, root, mode) for p in paths]
+    for i, k in parallel.run(_key_task, tasks, n_jobs=n_jobs, numba_dir=numba_dir or str(numba_cache_dir())):
+        out[i] = k
+    return out
 
 
 def _check_namespace(namespace: str | None) -> str:

@@ -68,12 +68,16 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
     'contrast_valley_db' (n_bands + 1, n_frames) and 'mel_db' (n_mels, n_frames) in dB without the
     top_db floor (it is applied per clip or excerpt by `finish`). Only the groups in config are computed.
     """
+    from features import kernels  # here: numba loads with the first clip, not with `import features`
+
     c = config
     out: dict[str, np.ndarray] = {}
-    if c.has("zcr"):
-        out["zcr"] = frame.zero_crossing_rate(y=y, frame_length=c.n_fft, hop_length=c.hop_length)
-    if c.has("rms"):
-        out["rms"] = frame.rms(y=y, frame_length=c.n_fft, hop_length=c.hop_length)
+    if c.has("zcr") or c.has("rms"):
+        rms, zcr = kernels.rms_zcr(y, frame_length=c.n_fft, hop_length=c.hop_length)  # one pass for both
+        if c.has("zcr"):
+            out["zcr"] = zcr
+        if c.has("rms"):
+            out["rms"] = rms
     spectral = ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff", "spectral_flatness",
                 "spectral_contrast", "chroma", "mfcc", "tempo")
     if not any(c.has(g) for g in spectral):
@@ -87,12 +91,13 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
         blocks = [(a, whole[:, a : a + BLOCK_FRAMES]) for a in range(0, n_frames, BLOCK_FRAMES)]
     else:
         blocks = frame.stft_blocks(y, n_fft=c.n_fft, hop_length=c.hop_length, block=BLOCK_FRAMES)
-    stats = [g for g in ("spectral_centroid", "spectral_bandwidth", "spectral_rolloff") if c.has(g)]
     need_mel = c.has("mfcc") or c.has("tempo")
-    for g in stats:
-        out[g] = np.empty(n_frames)
-    if c.has("spectral_flatness"):
-        out["spectral_flatness"] = np.empty(n_frames, dtype=np.float32)
+    # The fused kernel gives centroid, bandwidth, roll-off, flatness and the power spectrum in one pass
+    # over each block; its outputs land in these arrays (those of groups not asked for are scratch).
+    fused = {"centroid": np.empty(n_frames), "bandwidth": np.empty(n_frames),
+             "rolloff": np.empty(n_frames, dtype=np.int64), "flatness": np.empty(n_frames, dtype=np.float32)}
+    power = np.empty((c.n_fft // 2 + 1, BLOCK_FRAMES), dtype=np.float32, order="F")  # one block's |X|**2
+    use_kernel = need_mel or any(c.has(g) for g in spectral if g not in ("spectral_contrast", "mfcc", "tempo"))
     if c.has("chroma"):
         out["chroma"] = np.empty((c.n_chroma, n_frames), dtype=np.float32)
     if c.has("spectral_contrast"):
@@ -102,22 +107,27 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
         mel = np.empty((c.n_mels, n_frames), dtype=np.float32)
     for a, S in blocks:  # every frame feature block by block, while the block's spectra are in cache
         b = slice(a, a + S.shape[1])
-        if stats:
-            d = frame.spectral_stats(S=S, sr=c.sr, n_fft=c.n_fft, roll_percent=c.roll_percent)
-            for g in stats:
-                out[g][b] = d[g]
+        P = power[:, : S.shape[1]]
+        if use_kernel:
+            kernels.spectral_frames(S, roll_percent=c.roll_percent,
+                                    out={**{k: v[b] for k, v in fused.items()}, "power": P})
         if c.has("spectral_contrast"):
             peak[:, b], valley[:, b] = frame.spectral_contrast_parts(
                 S=S, sr=c.sr, n_fft=c.n_fft, n_bands=c.n_bands, fmin=c.contrast_fmin, quantile=c.contrast_quantile
             )
-        if c.has("spectral_flatness") or c.has("chroma") or need_mel:
-            P = S * S
-            if c.has("spectral_flatness"):
-                out["spectral_flatness"][b] = frame.spectral_flatness(P=P)
-            if c.has("chroma"):
-                out["chroma"][:, b] = frame.chroma(P=P, sr=c.sr, n_fft=c.n_fft, n_chroma=c.n_chroma, tuning=tuning)
-            if need_mel:
-                mel[:, b] = frame.mel_power(P=P, sr=c.sr, n_fft=c.n_fft, n_mels=c.n_mels)
+        if c.has("chroma"):
+            out["chroma"][:, b] = frame.chroma(P=P, sr=c.sr, n_fft=c.n_fft, n_chroma=c.n_chroma, tuning=tuning)
+        if need_mel:
+            mel[:, b] = frame.mel_power(P=P, sr=c.sr, n_fft=c.n_fft, n_mels=c.n_mels)
+    df = c.sr / c.n_fft  # Hz per bin
+    if c.has("spectral_centroid"):
+        out["spectral_centroid"] = np.multiply(fused["centroid"], df, out=fused["centroid"])
+    if c.has("spectral_bandwidth"):
+        out["spectral_bandwidth"] = np.multiply(fused["bandwidth"], df, out=fused["bandwidth"])
+    if c.has("spectral_rolloff"):
+        out["spectral_rolloff"] = frame.fft_frequencies(sr=c.sr, n_fft=c.n_fft)[fused["rolloff"]]
+    if c.has("spectral_flatness"):
+        out["spectral_flatness"] = fused["flatness"]
     if c.has("spectral_contrast"):
         out["contrast_peak_db"] = frame.power_to_db(peak, top_db=None)
         out["contrast_valley_db"] = frame.power_to_db(valley, top_db=None)
@@ -153,15 +163,19 @@ def finish(
     segs: list[tuple[int, int, int, int]],
     *,
     tempo_fn,
-    moments_fn=frame.waveform_moments,
+    moments_fn=None,
 ) -> np.ndarray:
     """Feature rows from frame-level matrices: shape (len(segs), len(config.columns())), float64.
 
-    Per segment: waveform moments of its samples (`moments_fn`), tempo from
+    Per segment: waveform moments of its samples (`moments_fn`, by default `features.kernels.moments`), tempo from
     `tempo_fn(y_segment, floored mel_db, config)`,
     MFCCs (and deltas) from its floored log-mel, contrast from its floored peaks and valleys, and
-    `config.stats` of every frame row over its frames.
+    `config.stats` of every frame row over its frames (all groups' rows stacked: one `frame.aggregate`).
     """
+    if moments_fn is None:
+        from features import kernels
+
+        moments_fn = kernels.moments
     c = config
     out = np.empty((len(segs), len(c.columns())))
     for r, (s0, ns, t0, nt) in enumerate(segs):
@@ -170,28 +184,38 @@ def finish(
         if "mel_db" in data:
             mel_db = data["mel_db"][:, t0:t1]
             mel_db = np.maximum(mel_db, mel_db.max() - c.top_db)
-        values: list[np.ndarray] = []
+        clip: dict[str, float | np.ndarray] = {}  # clip-level values by group
+        rows: list[tuple[str, np.ndarray]] = []  # frame rows by group, in column order
         for g in FEATURE_GROUPS:
             if not c.has(g):
                 continue
             if g == "moments":
-                values.append(moments_fn(y[s0 : s0 + ns]))
+                clip[g] = moments_fn(y[s0 : s0 + ns])
             elif g == "tempo":
-                values.append(np.array([tempo_fn(y[s0 : s0 + ns], mel_db, c)]))
+                clip[g] = np.array([tempo_fn(y[s0 : s0 + ns], mel_db, c)])
+            elif g == "mfcc":
+                M = frame.mfcc(S_db=mel_db, n_mfcc=c.n_mfcc)
+                rows.append((g, M))
+                rows += [(g, frame.delta(M, width=c.delta_width, order=o)) for o in range(1, c.mfcc_deltas + 1)]
+            elif g == "spectral_contrast":
+                peak = data["contrast_peak_db"][:, t0:t1]
+                valley = data["contrast_valley_db"][:, t0:t1]
+                rows.append((g, np.maximum(peak, peak.max() - c.top_db) - np.maximum(valley, valley.max() - c.top_db)))
+            elif g == "chroma":
+                rows.append((g, data["chroma"][:, t0:t1]))
             else:
-                if g == "mfcc":
-                    M = frame.mfcc(S_db=mel_db, n_mfcc=c.n_mfcc)
-                    rows = [M] + [frame.delta(M, width=c.delta_width, order=o) for o in range(1, c.mfcc_deltas + 1)]
-                    X = np.concatenate(rows, axis=0)
-                elif g == "spectral_contrast":
-                    peak = data["contrast_peak_db"][:, t0:t1]
-                    valley = data["contrast_valley_db"][:, t0:t1]
-                    X = np.maximum(peak, peak.max() - c.top_db) - np.maximum(valley, valley.max() - c.top_db)
-                elif g == "chroma":
-                    X = data["chroma"][:, t0:t1]
-                else:
-                    X = data[g][None, t0:t1]
-                values.append(frame.aggregate(X, c.stats).ravel())
+                rows.append((g, data[g][None, t0:t1]))
+        stacked = np.concatenate([X for _, X in rows], axis=0, dtype=np.float64) if rows else None
+        stats = frame.aggregate(stacked, c.stats) if rows else None
+        values: list[np.ndarray] = []
+        k = 0
+        for g in FEATURE_GROUPS:
+            if g in clip:
+                values.append(clip[g])
+            elif c.has(g):
+                n = sum(len(X) for gg, X in rows if gg == g)
+                values.append(stats[k : k + n].ravel())
+                k += n
         out[r] = np.concatenate(values)
     return out
 
@@ -358,6 +382,8 @@ def extract(
     excerpts: ExcerptConfig | bool | None = None,
     namespace: str | None = None,
     progress: bool = True,
+    root: str | os.PathLike | None = None,
+    cache_key: str = "stat",
 ) -> pd.DataFrame:
     """Feature matrix of a TrackTable: one row per track, or per (track, excerpt) in excerpt mode.
 
@@ -367,6 +393,10 @@ def extract(
     (`features.cache`), under cache_dir (default $MIRBENCH_CACHE or ./.cache/mirbench) and
     `namespace` (a sub-folder, e.g. the dataset name; default 'default').
     excerpts: an ExcerptConfig (or True for 3-s windows with 50% overlap) for excerpt mode.
+    root: the dataset folder, to which cache keys are relative (default: ``table.attrs["root"]``, which the
+    dataset loaders set); cache_key: 'stat' (relative path, size, mtime) or 'content' (the file's bytes),
+    see `features.cache.file_key`. Inside a Dask `features.scheduler.session` the files are computed
+    on its cluster.
 
     Returns float64 columns `config.columns()`, indexed by `track_id` (excerpt mode: a MultiIndex
     (track_id, excerpt), excerpt numbered from 0), rows in table order minus skipped files.
@@ -385,9 +415,11 @@ def extract(
     skipped: dict[int, str] = {}
     keys: list[str | None] = [None] * len(paths)
     shard_dir = None
+    numba_dir = str(cache_mod.numba_cache_dir(cache_dir))
     if cache:
         shard_dir = cache_dir_for(config, backend=backend, excerpts=excerpts, cache_dir=cache_dir, namespace=namespace)
-        keys = [cache_mod.file_key(p) for p in paths]
+        keys = cache_mod.file_keys(paths, root=root if root is not None else table.attrs.get("root"),
+                                   mode=cache_key, n_jobs=n_jobs, numba_dir=numba_dir)
         hits = cache_mod.read_rows(shard_dir, {k for k in keys if k})
         for i, k in enumerate(keys):
             if k in hits and hits[k].shape[1] == len(columns):
@@ -408,7 +440,6 @@ def extract(
     writer = cache_mod.RowWriter(shard_dir, every=COMMIT_EVERY, seconds=COMMIT_SECONDS) if cache and groups else None
     tasks = [(paths[g[0]], config, backend, excerpts) for g in groups]
     bar = tqdm(total=len(tasks), desc=f"features ({backend})", unit="clip", disable=None if progress else True)
-    numba_dir = str(cache_mod.numba_cache_dir(cache_dir))
     try:
         for pos, res in parallel.run(_work, tasks, n_jobs=n_jobs, numba_dir=numba_dir):
             bar.update(1)

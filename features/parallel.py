@@ -57,12 +57,16 @@ _FORK_CONTROLLER = None
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
-def _keep_freed_memory() -> None:
-    """Make glibc keep freed blocks for reuse instead of returning them to the OS.
+def _keep_freed_memory(keep: bool = True) -> None:
+    """Make glibc keep freed blocks for reuse instead of returning them to the OS (keep=False: undo).
 
     Each clip allocates and frees the same few megabyte-sized arrays; by default glibc maps them
     afresh every time, and the page faults of touching new pages cost as much as the feature
-    computation itself (measured: 14 ms -> 7.5 ms per log-mel clip). Workers only; a no-op off glibc.
+    computation itself (measured: 14 ms -> 7.5 ms per log-mel clip). Set for good in workers, and
+    for the duration of `run`'s one-process loop in the caller's process. keep=False restores
+    glibc's documented default values (128 KiB for both); glibc's *dynamic* mmap threshold, which
+    any mallopt call of these parameters switches off, is not restored (glibc has no call for that),
+    so the caller's process keeps a fixed 128 KiB threshold afterwards. A no-op off glibc.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -70,10 +74,15 @@ def _keep_freed_memory() -> None:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 64 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+        libc.mallopt(_M_MMAP_THRESHOLD, (64 << 20) if keep else 128 * 1024)
+        libc.mallopt(_M_TRIM_THRESHOLD, (256 << 20) if keep else 128 * 1024)
     except (OSError, AttributeError):  # not glibc (musl, ...)
         pass
+
+
+def keep_freed_memory() -> None:
+    """`_keep_freed_memory` for worker processes the toolkit did not start itself (Dask's; `features.scheduler`)."""
+    _keep_freed_memory()
 
 
 _CONTROLLER: tuple[int, object] | None = None
@@ -170,6 +179,25 @@ def _init_worker(numba_dir: str) -> None:
         numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 
+# The Dask clients made current by `features.scheduler.session`, innermost last.
+_CLUSTERS: list = []
+
+
+@contextmanager
+def on_cluster(client):
+    """Send the work of `run` to the Dask cluster of `client` while the body runs."""
+    _CLUSTERS.append(client)
+    try:
+        yield client
+    finally:
+        _CLUSTERS.remove(client)
+
+
+def cluster():
+    """The Dask client work goes to now, or None (this machine's process pool)."""
+    return _CLUSTERS[-1] if _CLUSTERS else None
+
+
 def run(
     fn: Callable,
     items: Iterable,
@@ -181,16 +209,34 @@ def run(
     """Apply `fn` to each item; yields (position, result) in completion order.
 
     n_jobs: number of worker processes (already resolved); 1 runs in this process with BLAS
-    threads pinned to 1 for the duration. At most `window` tasks per worker are in flight, so a
-    long list does not pile up results in memory. Exceptions raised by `fn` propagate.
+    threads pinned to 1 for the duration. Inside `on_cluster` (a Dask `features.scheduler.session`), the
+    tasks go to its cluster instead (n_jobs is then the cluster's business). At most `window` tasks per
+    worker are in flight, so a long list does not pile up results in memory. Exceptions raised by `fn` propagate.
     """
     items = list(items)
     if not items:
         return
+    client = cluster()
+    if client is not None:  # a Dask cluster: its concurrent.futures executor, the same driver
+        pool = client.get_executor(pure=False)
+        pending: dict = {}
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        try:
+            yield from _drive(pool, fn, iter(enumerate(items)), pending, n_workers * window)
+        finally:
+            for fut in pending:
+                fut.cancel()
+        return
     if n_jobs <= 1 or len(items) == 1:
-        with controller().limit(limits=1):
-            for i, item in enumerate(items):
-                yield i, fn(item)
+        # As in a worker, glibc keeps the clips' freed arrays for the next clip (no page faults of
+        # fresh mappings) while the loop runs; its defaults come back afterwards.
+        _keep_freed_memory()
+        try:
+            with controller().limit(limits=1):
+                for i, item in enumerate(items):
+                    yield i, fn(item)
+        finally:
+            _keep_freed_memory(False)
         return
     global _FORK_CONTROLLER
     n_workers = min(n_jobs, len(items))

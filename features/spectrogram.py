@@ -306,6 +306,8 @@ def spectrogram(
     cache_dir: str | os.PathLike | None = None,
     namespace: str | None = None,
     progress: bool = True,
+    root: str | os.PathLike | None = None,
+    cache_key: str = "stat",
 ) -> MelStore:
     """Log-mel spectrogram of every track of a TrackTable, as a memory-mapped `MelStore`.
 
@@ -313,7 +315,9 @@ def spectrogram(
     `SPEC_PRESETS` name (default: SpecConfig()). n_jobs: worker processes (-1: one per core).
     cache: keep the arrays in the on-disk cache (`features.cache`, kind 'mel') under cache_dir /
     namespace and reuse them on the next call; with cache=False they go to a temporary folder
-    removed when the store is garbage-collected.
+    removed when the store is garbage-collected. root, cache_key: how files are keyed, as in
+    `features.extract` (default root: ``table.attrs["root"]``). Inside a Dask `features.scheduler.session`
+    the spectrograms are computed on its cluster and written to the cache by this process.
     """
     from features.extract import table_tracks
 
@@ -335,7 +339,8 @@ def spectrogram(
         shard_dir = cache_mod.ShardDir.for_config(
             "mel", backend="librosa", config_key=config_key, meta=meta, cache_dir=cache_dir, namespace=namespace
         )
-        keys = [cache_mod.file_key(p) for p in paths]
+        keys = cache_mod.file_keys(paths, root=root if root is not None else table.attrs.get("root"), mode=cache_key,
+                                   n_jobs=n_jobs, numba_dir=str(cache_mod.numba_cache_dir(cache_dir)))
     else:
         tmpdir = Path(tempfile.mkdtemp(prefix="mirbench-mel-"))
         shard_dir = cache_mod.ShardDir(tmpdir, meta)

@@ -64,6 +64,9 @@ class LoadedDataset:
 
     def __post_init__(self) -> None:
         check_table(self.table, self.classes, self.task)
+        # The caches key files by their path relative to this folder (`features.cache.file_key`); pandas
+        # carries attrs through the selections, assigns and concatenations the runner makes.
+        self.table.attrs["root"] = str(self.root)
 
     def split(self, name: str) -> pd.DataFrame:
         return self.table[self.table["split"].astype(str) == str(name)]

@@ -17,7 +17,7 @@ class FitContext:
     splits: track ids per split ('train', 'valid', 'test'); targets: per split, class indices (n,) or
     multi-hot (n, C) aligned with `splits`; paths: per split, the audio files aligned with `splits`;
     classes: ordered class names; task: 'single' or 'multi'; note: records a sentence for config.json's
-    notes (a strategy skipped, an input overridden, a fit resumed).
+    notes (a strategy skipped, an input overridden, a fit resumed); root: the dataset folder.
     """
 
     cfg: RunConfig
@@ -27,3 +27,4 @@ class FitContext:
     targets: dict[str, np.ndarray]
     note: Callable[[str], None]
     paths: dict[str, list[str]] = field(default_factory=dict)
+    root: str | None = None  # the dataset folder: file identities are taken relative to it

@@ -89,7 +89,7 @@ def build_inputs(cfg: RunConfig, table: pd.DataFrame, models=None) -> tuple[pd.D
     if cfg.excerpts:
         excerpts = features.ExcerptConfig(length=cfg.excerpts, overlap=cfg.excerpt_overlap)
     feats = features.extract(table, fconf, backend=cfg.backend, n_jobs=cfg.n_jobs, cache=cfg.cache,
-                             cache_dir=cfg.cache_dir, excerpts=excerpts)
+                             cache_dir=cfg.cache_dir, excerpts=excerpts, cache_key=cfg.cache_key)
     return feats, feats.attrs.get("skipped")
 
 

@@ -38,6 +38,7 @@ from benchmarks.config import DEEP_INPUTS, RunConfig
 from benchmarks.families.base import FitContext
 from benchmarks.families.strategies import action
 from benchmarks.metrics import main_score
+from deep import distributed
 from deep import train as trainer
 from deep.data import ChunkDataset, WaveformChunkDataset
 from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
@@ -238,13 +239,20 @@ def available(inputs: DeepInputs, track_ids) -> np.ndarray:
 
 def input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
     """Build what `models` (default: the deep models of cfg.models) read: the log-mel cache when a
-    model reads it, and one in-memory waveform store per sample rate that a model needs."""
+    model reads it, and one in-memory waveform store per sample rate that a model needs. Under torchrun
+    rank 0 builds them first (and fills the caches) while the other ranks wait, then read the caches."""
+    with distributed.main_first():
+        return _input_store(cfg, table, models)
+
+
+def _input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
     names = [m for m in (cfg.models if models is None else models) if m in DEEP_MODELS]
     plans = [input_plan(cfg, DEEP_MODELS[m]) for m in names]
     sc = spec_config(cfg)
     mel = None
     if any(p.source == "mel" for p in plans):
-        mel = spectrogram(table, sc, n_jobs=cfg.n_jobs, cache=cfg.cache, cache_dir=cfg.cache_dir)
+        mel = spectrogram(table, sc, n_jobs=cfg.n_jobs, cache=cfg.cache, cache_dir=cfg.cache_dir,
+                          cache_key=cfg.cache_key)
     waves = {}
     for sr in sorted({p.sr for p in plans if p.source == "waveform"}):
         waves[sr] = waveform_store(table, sr=sr, offset=sc.offset, duration=sc.duration, n_jobs=cfg.n_jobs,
@@ -341,13 +349,15 @@ def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_
 
 def learned_from(ctx: FitContext) -> str:
     """A fingerprint of everything a fit learns from: per training and validation track its id, its file's
-    identity (`features.cache.file_key`: path, size, modification time, as the feature cache keys it) and
+    identity (`features.cache.file_key`: path relative to the dataset root, size, modification time, as the
+    feature cache keys it, so a moved dataset folder keeps its checkpoints) and
     its target, in split order, and the class names."""
     h = hashlib.sha1(json.dumps(ctx.classes).encode())
     for split in ("train", "valid"):
         ids, paths = ctx.splits.get(split, []), ctx.paths.get(split, [])
         y = np.ascontiguousarray(ctx.targets.get(split, np.zeros(0)), dtype=np.int64)
-        h.update(json.dumps([split, ids, [file_key(p) for p in paths]]).encode("utf-8", "surrogateescape"))
+        h.update(json.dumps([split, ids, [file_key(p, root=ctx.root) for p in paths]]).encode("utf-8",
+                                                                                         "surrogateescape"))
         h.update(y.tobytes())
     return h.hexdigest()
 
@@ -379,7 +389,9 @@ def checkpoint_dir(cfg: RunConfig, ctx: FitContext, model: str, strategy: str, s
 def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     """Train `model` under `strategy` on the training tracks; ({'valid','test': probabilities}, info) or None.
 
-    store: the run's DeepInputs (a bare MelStore is taken as DeepInputs(mel=store)).
+    store: the run's DeepInputs (a bare MelStore is taken as DeepInputs(mel=store)). Under torchrun every
+    rank calls it: the fit is data-parallel (`deep.distributed`), only rank 0 writes the checkpoints, and
+    the valid/test predictions are gathered across the ranks, so every rank returns the same.
     """
     cfg, task = ctx.cfg, ctx.task
     spec = DEEP_MODELS[model]
@@ -404,6 +416,8 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
         return None
     loss_fn, sampler = strat
     n_threads = os.cpu_count() if cfg.n_jobs in (-1, None) else max(1, cfg.n_jobs)
+    if distributed.world().distributed:  # torchrun: the host's cores shared by its processes
+        n_threads = max(1, n_threads // int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
     torch.set_num_threads(n_threads)
     dataset_cls = WaveformChunkDataset if plan.source == "waveform" else ChunkDataset
     datasets = {
