@@ -95,12 +95,13 @@ def _plugin(numba_dir: str | None):
 
 
 @contextmanager
-def session(spec: str | None, *, n_workers: int = 1, numba_dir: str | None = None) -> Iterator[object]:
+def session(spec: str | None, *, n_workers: int = 1, numba_dir: str | None = None,
+            connect_timeout: float = 30.0) -> Iterator[object]:
     """Make the cluster of `spec` current for the body; yields its client (None for 'local').
 
     'dask' starts a LocalCluster of `n_workers` processes with one thread each (workers not daemonic, so a
     fit may start its own processes) and closes it afterwards; an address connects to a running cluster and
-    leaves it running.
+    leaves it running (connect_timeout: seconds to wait for its scheduler).
     """
     spec = check(spec)
     if spec == LOCAL:
@@ -115,7 +116,7 @@ def session(spec: str | None, *, n_workers: int = 1, numba_dir: str | None = Non
         quiet.setLevel(logging.WARNING)
     # Workers not daemonic (a fit may start processes of its own); the nannies read this whenever they
     # (re)start a worker, so it holds for the whole session.
-    with dask.config.set({"distributed.worker.daemon": False}):
+    with dask.config.set({"distributed.worker.daemon": False, "distributed.worker.profile.enabled": False}):
         cluster = None
         try:
             if spec == DASK:
@@ -124,7 +125,7 @@ def session(spec: str | None, *, n_workers: int = 1, numba_dir: str | None = Non
                 client = Client(cluster)
             else:
                 try:
-                    client = Client(spec, timeout=30)
+                    client = Client(spec, timeout=connect_timeout)
                 except (OSError, TimeoutError) as e:
                     raise ConfigError(f"scheduler {spec}: cannot connect ({type(e).__name__}: {e})") from e
             try:
