@@ -11,10 +11,11 @@ driver (`features.parallel.run`) submits to either. A worker that dies mid-task 
 replaced by its nanny and the scheduler runs the task again elsewhere (up to Dask's
 ``distributed.scheduler.allowed-failures`` times, default 3); a task that *raises* is not retried, since a
 decode error or a bug gives the same answer every time. Results are collected by the client, which alone
-writes the cache and the run folder, so a cluster run writes what a local run writes.
+writes the feature and log-mel caches and the run folder (a worker writes only a deep fit's checkpoints), so a
+cluster run writes what a local run writes.
 
-Workers must see the same files at the same paths as the client (a shared file system): the audio, the
-cache folder (log-mel shards are memory-mapped by the deep fits) and the run folder (checkpoints).
+Workers must see the same files at the same paths as the client (a shared file system): the audio and the
+cache folder (log-mel shards are memory-mapped by the deep fits, which write their checkpoints there).
 
 `session(spec, n_workers)` makes a cluster current for its body; `active()` is the current client or None.
 The optional extra ``distributed`` provides dask and distributed; without it, asking for Dask is a
