@@ -73,16 +73,6 @@ CI_CELLS = 500_000  # resampling weights held at once (resamples x tracks)
 POOL_KEYS = [*MODEL_KEYS, "seed"]
 
 
-class _FoldTimer:
-    """A Timer with the fold in front of each row's model field."""
-
-    def __init__(self, timer: Timer, tag: str):
-        self.timer, self.tag = timer, tag
-
-    def __call__(self, stage: str, model: str = ""):
-        return self.timer(stage, f"{self.tag}/{model}" if model else self.tag)
-
-
 def fold_dir(i: int) -> str:
     return f"fold{i}"
 
@@ -248,7 +238,7 @@ def produce(cfg: RunConfig, run_dir: Path, timer: Timer) -> Path:
         for column, what in keys:
             check_groups_disjoint(fold_table, column, what)
         fold_ds = LoadedDataset(ds.name, fold_table, classes, task, ds.root, empty_skipped(), ds.split_name)
-        res = Experiment(cfg, fold_ds, _FoldTimer(timer, fold_dir(i)), inputs=inputs,
+        res = Experiment(cfg, fold_ds, timer.tagged(fold_dir(i)), inputs=inputs,
                          label=fold_label(cfg.dataset, i)).run()
         for n in res.notes:
             note(n)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 
 from tqdm.auto import tqdm
 
@@ -74,6 +75,9 @@ def _run_on_cluster(client, fits, data, ctx, timer, label) -> list:
     from distributed import as_completed
 
     remote_ctx = dataclasses.replace(ctx, note=None)
+    # Keys unique to this call: a key the scheduler still remembers from an earlier experiment (the same label,
+    # released but not yet forgotten) would hand back that experiment's result.
+    token = uuid.uuid4().hex[:8]
     has_gpu = scheduler.worker_resources(client).get("GPU", 0) > 0
     scattered: dict = {}
     futures, here = {}, {}
@@ -85,10 +89,11 @@ def _run_on_cluster(client, fits, data, ctx, timer, label) -> list:
         if family not in scattered:
             # A task whose argument is the data, not client.scatter: the scheduler keeps the task, so a copy lost
             # with a dead worker is made again instead of failing every fit that needs it.
-            scattered[family] = client.submit(_inputs, data[family], pure=False, key=f"inputs-{label}-{family}")
+            scattered[family] = client.submit(_inputs, data[family], pure=False,
+                                              key=f"inputs-{label}-{family}-{token}")
         kw = {"resources": {"GPU": 1}} if _on_gpu(ctx, family) else {}
         fut = client.submit(fit_task, family, model, scattered[family], strategy, seed, remote_ctx, pure=False,
-                            key=f"fit-{label}-{model}-{strategy}-seed{seed}-{pos}", **kw)
+                            key=f"fit-{label}-{model}-{strategy}-seed{seed}-{pos}-{token}", **kw)
         futures[fut] = pos
     if here:
         ctx.note(f"{len(here)} deep fit(s) on CUDA ran on the client: no Dask worker declares a GPU resource "
@@ -113,7 +118,7 @@ def _run_on_cluster(client, fits, data, ctx, timer, label) -> list:
         res, notes, seconds = results[pos]
         for n in notes:
             ctx.note(n)
-        timer.rows.append({"stage": "fit+predict", "model": f"{model}/{strategy}/seed{seed}", "seconds": seconds})
+        timer.add("fit+predict", f"{model}/{strategy}/seed{seed}", seconds)
         out.append(res)
     return out
 

@@ -201,6 +201,28 @@ class Timer:
     def __call__(self, stage: str, model: str = ""):
         return _Span(self, stage, model)
 
+    def add(self, stage: str, model: str, seconds: float) -> None:
+        """A row timed elsewhere (a fit on a Dask worker)."""
+        self.rows.append({"stage": stage, "model": model, "seconds": round(seconds, 3)})
+
+    def tagged(self, tag: str) -> TaggedTimer:
+        """This timer with `tag` in front of each row's model field (a study's ratio, a fold)."""
+        return TaggedTimer(self, tag)
+
+
+class TaggedTimer:
+    def __init__(self, timer: Timer, tag: str):
+        self.timer, self.tag = timer, tag
+
+    def _model(self, model: str) -> str:
+        return f"{self.tag}/{model}" if model else self.tag
+
+    def __call__(self, stage: str, model: str = ""):
+        return self.timer(stage, self._model(model))
+
+    def add(self, stage: str, model: str, seconds: float) -> None:
+        self.timer.add(stage, self._model(model), seconds)
+
 
 class _Span:
     def __init__(self, timer: Timer, stage: str, model: str):

@@ -38,16 +38,6 @@ STUDY_QUICK_EPOCHS = 8  # the quick profile's 12 epochs, cut to fit the study's 
 PRED_KEYS = [*MODEL_KEYS, "seed"]
 
 
-class _Tagged:
-    """A Timer with the ratio in front of each row's model field."""
-
-    def __init__(self, timer: Timer, tag: str):
-        self.timer, self.tag = timer, tag
-
-    def __call__(self, stage: str, model: str = ""):
-        return self.timer(stage, f"{self.tag}/{model}" if model else self.tag)
-
-
 def study_config(cfg: RunConfig) -> tuple[RunConfig, list[str]]:
     """The study's settings: `none` first among the strategies, fewer epochs under `quick`; with notes."""
     notes = []
@@ -151,7 +141,7 @@ def produce(cfg: RunConfig, notes: list[str], run_dir: Path, timer: Timer) -> Pa
             continue
         sub_table = pd.concat([sub, rest]).sort_index()
         sub_ds = LoadedDataset(ds.name, sub_table, classes, task, ds.root, empty_skipped(), ds.split_name)
-        res = Experiment(dataclasses.replace(cfg, seeds=tuple(seeds)), sub_ds, _Tagged(timer, ratio_dir(ratio)),
+        res = Experiment(dataclasses.replace(cfg, seeds=tuple(seeds)), sub_ds, timer.tagged(ratio_dir(ratio)),
                          inputs=inputs, label=label).run()
         exp_notes += [n for n in res.notes if n not in exp_notes]
         metrics = res.metrics + study_rows(res.predictions, sub_ds, label, parts_by_seed)

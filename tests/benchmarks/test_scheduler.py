@@ -172,3 +172,27 @@ def test_torchrun_and_a_dask_scheduler_do_not_combine(tmp_path, monkeypatch, cap
     code = main(["--dataset", "synthetic", "--models", "lr", "--scheduler", "dask", "--out", str(tmp_path)])
     assert code == 2 and "does not combine with torchrun" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_an_imbalance_study_on_dask_is_byte_identical(corpus, cluster):
+    """Many experiments in one session (one per ratio and seed, the same label within a ratio): each gets its
+    own fits' results."""
+    kw = dict(models=("lr", "knn"), study="imbalance", imbalance_ratios=(1.0, 4.0), seeds=(0, 1), epochs=None,
+              dataset_options=TINY[:2] + (("tracks_per_genre", "30"), ("artists_per_genre", "15")) + TINY[4:])
+    local = run(cfg(corpus, "study-local", **kw))
+    dask_run = run(cfg(corpus, "study-dask", scheduler=cluster.scheduler.address, **kw))
+    for folder in sorted(p.relative_to(local) for p in local.rglob("metrics.csv")):
+        assert (local / folder).read_bytes() == (dask_run / folder).read_bytes(), folder
+    assert (local / "subsets.csv").read_bytes() == (dask_run / "subsets.csv").read_bytes()
+
+
+def test_k_fold_cross_validation_on_dask_is_byte_identical(corpus, cluster):
+    kw = dict(models=("lr",), split="kfold", folds=3, epochs=None)
+    local = run(cfg(corpus, "cv-local", **kw))
+    dask_run = run(cfg(corpus, "cv-dask", scheduler=cluster.scheduler.address, **kw))
+    found = sorted(p.relative_to(local) for p in local.rglob("metrics.csv"))
+    assert len(found) == 4  # the pooled folder and three folds
+    for folder in found:
+        assert (local / folder).read_bytes() == (dask_run / folder).read_bytes(), folder
+    timings = (dask_run / "timings.csv").read_text()
+    assert "fold0/lr/none/seed0" in timings  # the worker's fit time, tagged with its fold
