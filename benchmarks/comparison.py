@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from benchmarks.config import RunConfig
-from benchmarks.experiment import Experiment
+from benchmarks.experiment import Experiment, ExperimentResult
 from benchmarks.prepare import check_disk_for_spectrograms, load_dataset
 from benchmarks.registry import validate
 from benchmarks.runfolder import Timer, new_run_dir, run_config, split_counts, write_run
@@ -25,6 +25,14 @@ def run(cfg: RunConfig, timer: Timer | None = None) -> Path:
             ds = load_dataset(cfg)
         check_disk_for_spectrograms(cfg, ds)
         res = Experiment(cfg, ds, timer).run()
-        config = run_config(cfg, ds, n_tracks=split_counts(res.table), notes=res.notes)
-        return write_run(run_dir, config=config, metrics=res.metrics, predictions=res.predictions,
-                         skipped=res.skipped, curves=res.curves, timer=timer)
+        return finish(run_dir, cfg, ds, res, timer)
+
+
+def finish(run_dir: Path, cfg: RunConfig, ds, res: ExperimentResult, timer: Timer | None) -> Path:
+    """Write one experiment's run folder: its files, the dataset analysis (`cfg.analysis`) and the deep fits'
+    gallery (`cfg.gallery`); timer: its rows go to timings.csv (None: none written here)."""
+    notes = list(res.notes)
+    config = run_config(cfg, ds, n_tracks=split_counts(res.table), notes=notes)
+    write_run(run_dir, config=config, metrics=res.metrics, predictions=res.predictions, skipped=res.skipped,
+              curves=res.curves, timer=timer)
+    return run_dir

@@ -106,6 +106,11 @@ class RunConfig:
     fig_format: tuple[str, ...] = ("png",)
     dpi: int = 200
     tex_metrics: tuple[str, ...] = ()  # empty: the table's default metrics
+    # the run folder's dataset analysis (`benchmarks.analysis`: distributions, log-mel statistics, embeddings,
+    # feature importance, from the caches the run built) and its gallery (`gallery` test tracks per deep fit:
+    # Grad-CAM over training, embeddings, predictions up close; 0: none)
+    analysis: bool = True
+    gallery: int = 8
     # experiment tracking of the finished run folder (`benchmarks.tracking`): None, "mlflow" or "tensorboard"
     track: str | None = None
     track_uri: str | None = None  # None: sqlite:///<out>/mlflow.db (MLflow) or <out>/tensorboard (TensorBoard)
@@ -119,6 +124,8 @@ class RunConfig:
         if bad or not self.fig_format or len(set(self.fig_format)) != len(self.fig_format):
             raise ConfigError(f"fig_format={','.join(self.fig_format)!r} must be distinct formats from "
                               f"{', '.join(FIG_FORMATS)}")
+        if isinstance(self.gallery, bool) or not isinstance(self.gallery, int) or self.gallery < 0:
+            raise ConfigError(f"gallery={self.gallery!r} must be a number of tracks >= 0 (0: no gallery)")
         if isinstance(self.dpi, bool) or not isinstance(self.dpi, int) or self.dpi < MIN_DPI:
             raise ConfigError(f"dpi={self.dpi!r} must be an integer of at least {MIN_DPI}")
         if not all(isinstance(m, str) and m for m in self.tex_metrics):

@@ -88,6 +88,9 @@ class ExperimentResult:
     skipped: pd.DataFrame
     notes: list[str]
     table: pd.DataFrame
+    inputs: Inputs | None = None  # what the models read (the feature matrix, the deep stores)
+    # per fit that returned one: (key, info["gallery"]) with key the metric rows' model keys and seed
+    galleries: list[tuple[dict, dict]] = field(default_factory=list)
 
 
 class Experiment:
@@ -133,6 +136,7 @@ class Experiment:
         metric_rows: list[dict] = []
         pred_frames: list[pd.DataFrame] = []
         curve_frames: list[pd.DataFrame] = []
+        galleries: list[tuple[dict, dict]] = []
         fits = [(seed, strategy, model) for seed in cfg.seeds for strategy in cfg.strategies for model in cfg.models]
         results = grid.run_fits(fits, inputs.data, ctx, self.timer, label=self.label)
         for (seed, strategy, model), res in zip(fits, results, strict=True):
@@ -146,10 +150,12 @@ class Experiment:
             pred_frames += [predictions(ctx, table, key, s, probs[s]) for s in ("valid", "test") if s in probs]
             if info.get("curves") is not None:
                 curve_frames.append(info["curves"].assign(model=model, strategy=strategy, seed=seed))
+            if info.get("gallery") is not None:
+                galleries.append((key, info["gallery"]))
         preds = pd.concat(pred_frames, ignore_index=True) if pred_frames else pd.DataFrame()
         curves = pd.concat(curve_frames, ignore_index=True) if curve_frames else None
         return ExperimentResult(metric_rows, preds, curves, merge_skipped(ds.skipped, inputs.skipped),
-                                list(self.notes), table)
+                                list(self.notes), table, inputs, galleries)
 
 
 def score(ctx: FitContext, key: dict, probs: dict[str, np.ndarray]) -> list[dict]:

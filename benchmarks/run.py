@@ -21,9 +21,10 @@ import time
 import warnings
 from pathlib import Path
 
-from benchmarks import comparison, crossval, report, study, tracking
+from benchmarks import comparison, crossval, recipes, report, study, tracking
 from benchmarks import config as cfgmod
 from benchmarks.config import RunConfig
+from benchmarks.recipes import published, reproduce
 from benchmarks.registry import registries, validate
 from benchmarks.runfolder import Timer, write_timings
 from deep import distributed
@@ -46,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=epilog)
     a = p.add_argument
     a("--dataset", help="dataset name (see registries below)")
+    a("--recipe", metavar="NAME",
+      help="reproduce a reference study: its dataset, split, models, front-ends, training and metrics, with the "
+           "published numbers beside ours in reproduction.md (--recipe list: the recipes)")
+    a("--variant", help="with --recipe: comma-separated variants to run (default: all of the recipe's)")
+    a("--smoke", action="store_true", default=None,
+      help="with --recipe: a tiny budget (1 epoch, one seed) that checks the recipe end to end on any copy of the "
+           "dataset's layout")
     a("--data-dir", help="dataset folder (default: $<DATASET>_DIR, then ./data/<dataset>)")
     a("--dataset-option", action="append", metavar="KEY=VALUE", help="dataset option, e.g. subset=small; repeatable")
     a("--models", help="comma-separated classical and/or deep models (default: the profile's)")
@@ -83,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--dpi", type=int, help=f"report: figure resolution (default {RunConfig.dpi}, at least {cfgmod.MIN_DPI})")
     a("--tex-metrics", dest="tex_metrics", metavar="METRICS",
       help="report: metrics of the LaTeX table, comma-separated, e.g. accuracy,macro_f1 (default: the table's)")
+    a("--analysis", action=argparse.BooleanOptionalAction, default=None,
+      help="the dataset analysis in the run folder and report (class/tag distributions, log-mel statistics, "
+           "feature embeddings and importances, from the caches the run built): on by default; --no-analysis skips it")
+    a("--gallery", type=int, metavar="N",
+      help=f"deep fits: Grad-CAM over training, embeddings and predictions up close for N test tracks (default "
+           f"{RunConfig.gallery}; 0: none)")
     a("--track", choices=list(cfgmod.TRACKERS),
       help="log the finished run folder: mlflow (a parent run per run folder, a child run per fit: params, metrics, "
            "per-epoch curves, the report and tables as artifacts) or tensorboard (per-epoch scalars); needs the "
@@ -118,7 +132,7 @@ def parse(argv=None) -> tuple[RunConfig, argparse.Namespace]:
 
 def config_of(ns: argparse.Namespace) -> RunConfig:
     """The RunConfig of parsed flags: defaults, then the --config file, then the flags given."""
-    cli = {k: v for k, v in vars(ns).items() if k not in ("config", "verbose", "dataset_option")}
+    cli = {k: v for k, v in vars(ns).items() if k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS)}
     if ns.dataset_option:
         opts = []
         for item in ns.dataset_option:
@@ -128,6 +142,47 @@ def config_of(ns: argparse.Namespace) -> RunConfig:
             opts.append((k.strip(), v.strip()))
         cli["dataset_options"] = tuple(opts)
     return cfgmod.from_sources(cli, ns.config)
+
+
+RECIPE_FLAGS = ("recipe", "variant", "smoke")
+
+
+def recipe_given(ns: argparse.Namespace) -> dict:
+    """The RunConfig fields given as flags beside --recipe (typed as RunConfig holds them); ConfigError for
+    --config or a --dataset other than the recipe's (a recipe sets its own settings)."""
+    if ns.config:
+        raise ConfigError("--config does not combine with --recipe: the recipe sets the run's settings (flags given "
+                          "beside it are applied and listed as deviations)")
+    given_keys = [k for k, v in vars(ns).items()
+                  if v is not None and k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS)]
+    if ns.dataset_option:
+        given_keys.append("dataset_options")
+    cfg = config_of(ns)
+    return {k: getattr(cfg, k) for k in given_keys}
+
+
+def run_recipe(ns: argparse.Namespace) -> Path:
+    """--recipe NAME: run the recipe's groups (`benchmarks.recipes.reproduce`), render the recipe folder."""
+    recipe = recipes.get_recipe(ns.recipe)
+    given = recipe_given(ns)
+    if "dataset" in given and given["dataset"] != recipe.dataset:
+        raise ConfigError(f"recipe {recipe.name} runs on {recipe.dataset}, not {given['dataset']}; drop --dataset "
+                          f"(a copy of {recipe.dataset}'s layout goes in --data-dir)")
+    variants = [v.strip() for v in ns.variant.split(",") if v.strip()] if ns.variant else None
+    for v in variants or []:
+        recipe.variant(v)
+    cfg = RunConfig(**{k: v for k, v in given.items() if k != "dataset"}, dataset=recipe.dataset)
+    timer = Timer()
+    with scheduler.session(cfg.scheduler, n_workers=resolve_n_jobs(cfg.n_jobs),
+                           numba_dir=str(numba_cache_dir(cfg.cache_dir))):
+        run_dir = reproduce.run(recipe, published.cells(recipe.study), variants=variants, given=given,
+                                smoke=bool(ns.smoke), timer=timer, settings=published.settings_of(recipe.study))
+    if not distributed.is_main():
+        return run_dir
+    with timer("report"):
+        report.render(run_dir, **report_options(cfg))
+    write_timings(run_dir, timer)
+    return run_dir
 
 
 def run(cfg: RunConfig) -> Path:
@@ -185,6 +240,10 @@ def main(argv=None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
         for handler in logging.getLogger().handlers:
             handler.addFilter(_OncePerMessage())
+        if ns.recipe:
+            return recipe_main(ns)
+        if ns.variant or ns.smoke:
+            raise ConfigError("--variant and --smoke go with --recipe NAME")
         cfg = config_of(ns)  # after the logging set-up: --config logs what of a config.json it ignores
         cfg = validate(cfg)
     except ConfigError as e:
@@ -219,6 +278,33 @@ def main(argv=None) -> int:
         return 0
     table = (run_dir / "table.md").read_text() if (run_dir / "table.md").exists() else ""
     print(table)
+    print(f"Results: {run_dir}  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def recipe_main(ns: argparse.Namespace) -> int:
+    """--recipe: list the recipes, or run one; the exit codes of `main`."""
+    if ns.recipe == "list":
+        print(recipes.listing(), end="")
+        return 0
+    t0 = time.perf_counter()
+    try:
+        run_dir = run_recipe(ns)
+    except (ConfigError, DatasetError) as e:
+        print(f"python -m benchmarks.run: error: {e}", file=sys.stderr)
+        return 2
+    except ToolkitError as e:
+        print(f"python -m benchmarks.run: failed: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a library error: one line saying what failed, the traceback only with -v
+        logging.getLogger("benchmarks.run").debug("traceback", exc_info=True)
+        print(f"python -m benchmarks.run: failed: {type(e).__name__}: {e}"
+              + ("" if ns.verbose else " (rerun with -v for the traceback)"), file=sys.stderr)
+        return 1
+    if not distributed.is_main():
+        return 0
+    md = run_dir / "reproduction.md"
+    print(md.read_text() if md.exists() else "")
     print(f"Results: {run_dir}  ({time.perf_counter() - t0:.1f} s)")
     return 0
 

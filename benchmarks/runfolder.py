@@ -21,6 +21,11 @@ Files
 - `curves.csv` (deep models): `CURVES_COLUMNS` (model, strategy, seed, epoch, train_loss, valid_score).
 - `timings.csv`: `TIMINGS_COLUMNS` (stage, model, seconds; model may be empty for a stage of the run).
 - `subsets.csv` (imbalance study): `SUBSET_COLUMNS`, one row per (label, ratio, seed, class) drawn.
+- `reproduction.csv` (a recipe folder, `--recipe`): `REPRODUCTION_COLUMNS`, one row per published cell.
+- `analysis/` (`ANALYSIS_DIR`, written by `benchmarks.analysis`) and `gallery/` (`GALLERY_DIR`, the deep
+  fits' Grad-CAM maps, embeddings and inputs of chosen tracks): the numbers behind the report's dataset
+  analysis and gallery figures, as CSV files and `.npz` arrays (`write_part_csv`, `write_npz` and their
+  readers); each producer module documents its files' columns and arrays.
 
 Everything is written atomically (a temporary file and a rename) and with fixed float formatting, so
 the same results give byte-identical files. Under torchrun only rank 0 creates and writes the run folder
@@ -30,13 +35,16 @@ the same results give byte-identical files. Under torchrun only rank 0 creates a
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import math
 import os
 import platform
 import shutil
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import metadata
@@ -53,7 +61,9 @@ from features.skipped import SKIPPED_COLUMNS, empty_skipped
 __all__ = [
     "CONFIG_FILE", "CURVES_COLUMNS", "CURVES_FILE", "METRICS_FILE", "METRIC_COLUMNS", "MODEL_KEYS",
     "PREDICTIONS_FILE", "PREDICTION_KEYS", "SKIPPED_COLUMNS", "SKIPPED_FILE", "SUBSETS_FILE", "SUBSET_COLUMNS",
-    "TASKS", "TIMINGS_COLUMNS", "TIMINGS_FILE", "Timer", "atomic_write_text", "csv_text", "decode_predictions",
+    "TASKS", "TIMINGS_COLUMNS", "ANALYSIS_DIR", "GALLERY_DIR", "part_path", "write_part_csv", "write_npz",
+    "read_npz", "read_part_csv", "REPRODUCTION_FILE", "REPRODUCTION_COLUMNS", "TIMINGS_FILE", "Timer",
+    "atomic_write_text", "csv_text", "decode_predictions",
     "empty_skipped", "environment", "make_run_dir", "new_run_dir", "read_config", "read_metrics", "read_optional",
     "read_predictions", "read_str_csv", "read_subsets", "require_columns", "run_config", "split_counts", "to_float",
     "to_int", "write_csv", "write_json", "write_run", "write_timings",
@@ -91,6 +101,64 @@ def csv_text(df: pd.DataFrame) -> str:
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write_text(path, csv_text(df))
+
+
+ANALYSIS_DIR, GALLERY_DIR = "analysis", "gallery"
+# A recipe folder's published-vs-ours table (`benchmarks.recipes.reproduce` documents the columns).
+REPRODUCTION_FILE = "reproduction.csv"
+REPRODUCTION_COLUMNS = ["recipe", "variant", "table", "row", "metric", "published", "ours_mean", "ours_std", "n_seeds",
+                        "ci_low", "ci_high", "diff", "model", "input", "group", "status", "source", "note"]
+
+
+def part_path(run_dir: Path, part: str, name: str) -> Path:
+    """The file `name` of the run folder's sub-folder `part` (ANALYSIS_DIR or GALLERY_DIR)."""
+    if part not in (ANALYSIS_DIR, GALLERY_DIR):
+        raise ConfigError(f"part={part!r} must be {ANALYSIS_DIR!r} or {GALLERY_DIR!r}")
+    return Path(run_dir) / part / name
+
+
+def write_part_csv(run_dir: Path, part: str, name: str, df: pd.DataFrame) -> Path:
+    """Write `df` as `part/name` (fixed float formatting, atomically); returns the path."""
+    path = part_path(run_dir, part, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(df, path)
+    return path
+
+
+def write_npz(run_dir: Path, part: str, name: str, **arrays: np.ndarray) -> Path:
+    """Write `arrays` as the uncompressed `.npz` `part/name`, byte-identical for the same arrays (fixed
+    member dates, sorted names; np.savez stamps the current time), atomically; returns the path."""
+    path = part_path(run_dir, part, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for key in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(arrays[key]), allow_pickle=False)
+            zf.writestr(zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)), member.getvalue())
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+def read_npz(run_dir: Path, part: str, name: str) -> dict[str, np.ndarray] | None:
+    """The arrays of `part/name`, or None when the file is absent or unreadable."""
+    path = part_path(run_dir, part, name)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError) as e:
+        logging.getLogger(__name__).warning("%s is unreadable (%s); left out of the report", path, e)
+        return None
+
+
+def read_part_csv(run_dir: Path, part: str, name: str) -> pd.DataFrame | None:
+    """`part/name` as text columns (convert with `to_float` / `to_int`), or None when absent."""
+    path = part_path(run_dir, part, name)
+    return read_str_csv(path) if path.is_file() else None
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from deep import distributed as ddp
 from deep.batches import EpochBatches, augment_input, augment_spectrogram, model_input, seed_worker
 from deep.data import ChunkDataset
+from deep.schedules import make_optimizer, next_phase
 from deep.trainconfig import PROFILES, RESUME_FREE, AugmentConfig, TrainConfig
 from features.errors import ConfigError
 
@@ -194,23 +195,6 @@ def _default_loss(task: Task) -> nn.Module:
     return nn.CrossEntropyLoss() if task == "single" else nn.BCEWithLogitsLoss()
 
 
-def _make_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: int):
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ConfigError("the model has no trainable parameters")
-    if config.optimizer == "adamw-onecycle":
-        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=config.lr, total_steps=max(config.epochs * steps_per_epoch, 2)
-        )
-    else:
-        opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode="max", factor=config.plateau_factor, patience=config.plateau_patience
-        )
-    return opt, sched
-
-
 def _check_logits(logits: torch.Tensor, y: torch.Tensor, task: Task) -> None:
     if logits.dim() != 2 or logits.shape[0] != y.shape[0]:
         raise ConfigError(
@@ -318,7 +302,9 @@ def fit(
             generator=loader_gen,
             persistent_workers=config.num_workers > 0,
         )
-        optimizer, scheduler = _make_optimizer(model, config, steps_per_epoch)
+        # adam-sgd: a checkpoint's optimizer is that of the phase its last epoch trained in
+        last_epoch = _saved_epoch(ckpt_dir) if ckpt_dir is not None and resume else 0
+        optimizer, scheduler = make_optimizer(model, config, steps_per_epoch, epoch=max(last_epoch - 1, 0))
         use_amp = config.amp and device.type == "cuda"
         amp_dtype = _amp_dtype(device)
         scaler = torch.amp.GradScaler(device.type, enabled=use_amp and amp_dtype == torch.float16)
@@ -342,6 +328,8 @@ def fit(
         bar = tqdm(epochs, desc="epochs", disable=not progress, leave=False)
         for epoch in bar:
             t_epoch = time.perf_counter()
+            if config.optimizer == "adam-sgd" and epoch in np.cumsum(config.phase_epochs):
+                optimizer, scheduler = next_phase(model, optimizer, scheduler, best_weights, config, epoch)
             batches.set_epoch(epoch)
             loader_gen.manual_seed(config.seed * 100_003 + epoch)
             loss, n_samples, wait, busy = _train_epoch(
@@ -430,6 +418,11 @@ def fit(
         resumed_from_epoch=resumed_from,
         checkpoint_dir=str(ckpt_dir) if ckpt_dir is not None else None,
     )
+
+
+def _saved_epoch(ckpt_dir: Path) -> int:
+    last = load_checkpoint(ckpt_dir / "last.pt") if (ckpt_dir / "last.pt").is_file() else None
+    return int(last.get("epoch", 0)) if last is not None else 0
 
 
 def _restore(ckpt_dir: Path, model, optimizer, scheduler, scaler, config, steps_per_epoch):

@@ -72,9 +72,12 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    optimizer: Literal["adamw-onecycle", "adam-plateau"] = "adamw-onecycle"
+    optimizer: Literal["adamw-onecycle", "adam-plateau", "adam-sgd"] = "adamw-onecycle"
     plateau_factor: float = 0.1
     plateau_patience: int = 2
+    phase_epochs: tuple[int, ...] = (80, 20, 20)  # adam-sgd: Adam epochs, then epochs at each SGD rate but the last
+    sgd_lrs: tuple[float, ...] = (1e-3, 1e-4, 1e-5)
+    sgd_momentum: float = 0.9
     grad_clip: float | None = 1.0
     amp: bool = True
     patience: int | None = 5
@@ -95,8 +98,16 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"{name}={value!r} must be a positive integer")
-        if self.optimizer not in ("adamw-onecycle", "adam-plateau"):
-            raise ConfigError(f"optimizer={self.optimizer!r} must be 'adamw-onecycle' or 'adam-plateau'")
+        if self.optimizer not in ("adamw-onecycle", "adam-plateau", "adam-sgd"):
+            raise ConfigError(f"optimizer={self.optimizer!r} must be 'adamw-onecycle', 'adam-plateau' or 'adam-sgd'")
+        object.__setattr__(self, "phase_epochs", tuple(int(e) for e in self.phase_epochs))
+        object.__setattr__(self, "sgd_lrs", tuple(float(r) for r in self.sgd_lrs))
+        if len(self.phase_epochs) != len(self.sgd_lrs) or any(e < 1 for e in self.phase_epochs) or any(
+                not r > 0 for r in self.sgd_lrs):
+            raise ConfigError(f"phase_epochs={self.phase_epochs} and sgd_lrs={self.sgd_lrs} must be equally long, "
+                              "with positive epochs and rates")
+        if not 0 <= self.sgd_momentum < 1:
+            raise ConfigError(f"sgd_momentum={self.sgd_momentum} must lie in [0, 1)")
         if not self.lr > 0:
             raise ConfigError(f"lr={self.lr} must be positive")
         if self.weight_decay < 0:
@@ -128,6 +139,11 @@ PROFILES: dict[str, dict[str, Any]] = {
     # No weight decay or clipping (plain Adam); mixed precision stays on, a numerical detail only.
     "paper": dict(optimizer="adam-plateau", lr=1e-3, weight_decay=0.0, epochs=20, batch_size=128,
                   patience=None, grad_clip=None),
+    # Won et al. 2020 (sota-music-tagging-models, training/solver.py and main.py): Adam 1e-4 with weight decay
+    # 1e-4, batch 16, 200 epochs: 80 of Adam, then SGD (Nesterov, momentum 0.9) at 1e-3 for 20, 1e-4 for 20 and
+    # 1e-5 for the rest, each phase starting from the best weights; BCE; no clipping, no early stop.
+    "won": dict(optimizer="adam-sgd", lr=1e-4, weight_decay=1e-4, epochs=200, batch_size=16, patience=None,
+                grad_clip=None, phase_epochs=(80, 20, 20), sgd_lrs=(1e-3, 1e-4, 1e-5)),
 }
 
 # Fields that may change between an interrupted run and its resumption without changing the result

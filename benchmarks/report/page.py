@@ -14,7 +14,8 @@ from benchmarks import metrics as M
 from benchmarks.report.base import Section, SectionFn
 from benchmarks.report.figures import DPI, FIG_FORMATS
 from benchmarks.report.load import RunData, load_run
-from benchmarks.report.sections import SECTIONS
+from benchmarks.report.reproduction import section_reproduction
+from benchmarks.report.sections import SECTIONS, section_config
 from benchmarks.report.tables import write
 from benchmarks.runfolder import METRICS_FILE
 from features.errors import DatasetError, ToolkitError
@@ -61,9 +62,9 @@ def _render_run(run: RunData, sections: Sequence[SectionFn]) -> list[Path]:
 def sub_folders(run: RunData) -> list[Path]:
     """The ordinary run folders inside a run folder, in the order listed: an imbalance study's ratio folders
     (config.json's "imbalance": {"runs": [{"dir": ...}, ...]}) or a cross-validation's fold folders
-    ("crossval": {"runs": [...]}); [] for any other run folder."""
+    ("crossval": {"runs": [...]}) or a recipe's group folders ("recipe": {"runs": [...]}); [] for any other."""
     out = []
-    for kind in ("imbalance", "crossval"):
+    for kind in ("imbalance", "crossval", "recipe"):
         info = run.config.get(kind)
         runs = info.get("runs") if isinstance(info, dict) else None
         if isinstance(runs, list):
@@ -123,7 +124,9 @@ def render(run_dir: Path, *, sections: Sequence[SectionFn] | None = None, n_boot
     files: list[Path] = []
     for sub in subs:
         files += _render_run(sub, SECTIONS)
-    files += _render_run(run, SECTIONS if sections is None else sections)
+    if sections is None:  # a recipe folder's own page: the published numbers beside ours, and its settings
+        sections = [section_reproduction, section_config] if isinstance(run.config.get("recipe"), dict) else SECTIONS
+    files += _render_run(run, sections)
     return files
 
 
