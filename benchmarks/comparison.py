@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from benchmarks.analysis import write_analysis
 from benchmarks.config import RunConfig
 from benchmarks.experiment import Experiment, ExperimentResult
+from benchmarks.families.gallery import write_gallery
 from benchmarks.prepare import check_disk_for_spectrograms, load_dataset
 from benchmarks.registry import validate
 from benchmarks.runfolder import Timer, new_run_dir, run_config, split_counts, write_run
@@ -32,7 +34,12 @@ def finish(run_dir: Path, cfg: RunConfig, ds, res: ExperimentResult, timer: Time
     """Write one experiment's run folder: its files, the dataset analysis (`cfg.analysis`) and the deep fits'
     gallery (`cfg.gallery`); timer: its rows go to timings.csv (None: none written here)."""
     notes = list(res.notes)
+    if cfg.analysis:
+        with (timer or Timer())("analysis"):
+            notes += write_analysis(run_dir, cfg, ds, res)
     config = run_config(cfg, ds, n_tracks=split_counts(res.table), notes=notes)
     write_run(run_dir, config=config, metrics=res.metrics, predictions=res.predictions, skipped=res.skipped,
               curves=res.curves, timer=timer)
+    if cfg.gallery > 0:
+        write_gallery(run_dir, res.galleries, res.predictions, n_examples=cfg.gallery)
     return run_dir

@@ -92,6 +92,9 @@ class RunConfig:
     chunk_s: float | None = None
     deep_input: str = "mel"
     augment: bool = False  # deep: time/frequency masking, gain and time shift during training
+    # deep: pad a clip shorter than a model's own input with silence whatever the share (noted), instead of
+    # refusing a model whose input would be more than half padding
+    allow_padding: bool = False
     device: str = "auto"
     no_torch: bool = False
     # study mode
@@ -108,9 +111,10 @@ class RunConfig:
     tex_metrics: tuple[str, ...] = ()  # empty: the table's default metrics
     # the run folder's dataset analysis (`benchmarks.analysis`: distributions, log-mel statistics, embeddings,
     # feature importance, from the caches the run built) and its gallery (`gallery` test tracks per deep fit:
-    # Grad-CAM over training, embeddings, predictions up close; 0: none)
-    analysis: bool = True
-    gallery: int = 8
+    # Grad-CAM over training, embeddings, predictions up close; 0: none). Off in a RunConfig built in Python;
+    # the command line turns both on unless told otherwise (CLI_DEFAULTS).
+    analysis: bool = False
+    gallery: int = 0
     # experiment tracking of the finished run folder (`benchmarks.tracking`): None, "mlflow" or "tensorboard"
     track: str | None = None
     track_uri: str | None = None  # None: sqlite:///<out>/mlflow.db (MLflow) or <out>/tensorboard (TensorBoard)
@@ -238,10 +242,15 @@ def _coerce(name: str, value):
     return value
 
 
-def from_sources(cli: dict, config_path: str | None = None) -> RunConfig:
-    """Build a RunConfig: defaults, then the config file's values (TOML, or a run folder's config.json),
-    then the CLI values that were given."""
-    values: dict = {}
+# What the command line (`benchmarks.run`) sets where neither a flag nor the config file does: every run from
+# it gets the dataset analysis and a gallery of 8 tracks per deep fit.
+CLI_DEFAULTS = {"analysis": True, "gallery": 8}
+
+
+def from_sources(cli: dict, config_path: str | None = None, base: dict | None = None) -> RunConfig:
+    """Build a RunConfig: defaults, then `base` (the command line's own defaults, CLI_DEFAULTS), then the config
+    file's values (TOML, or a run folder's config.json), then the CLI values that were given."""
+    values: dict = dict(base or {})
     if config_path:
         values.update(_read_config(config_path))
     values.update({k: _coerce(k, v) for k, v in cli.items() if v is not None})

@@ -77,20 +77,24 @@ def load_dataset(cfg: RunConfig, *, for_folds: bool = False) -> LoadedDataset:
 
 
 def check_disk_for_spectrograms(cfg: RunConfig, ds: LoadedDataset) -> None:
-    """Refuse to start when a deep model of `cfg` reads the float16 log-mel cache and the cache of this
-    dataset cannot fit on the cache's disk."""
+    """Refuse to start when the deep models of `cfg` read float16 log-mel caches (one per distinct front-end:
+    the run's settings under `quick`, each paper's under `paper`) and these caches of this dataset cannot fit
+    on the cache's disk."""
     deep = [m for m in cfg.models if family_of(m) == "deep"]
     if not deep:
         return
     from benchmarks.families import deep as family  # the trainer, front-ends and stores: only for deep runs
     from deep.models import DEEP_MODELS
 
-    if not any(family.input_plan(cfg, DEEP_MODELS[m]).source == "mel" for m in deep):
+    plans = [family.input_plan(cfg, DEEP_MODELS[m]) for m in deep]
+    configs = {p.spec.key(): p.spec for p in plans if p.source == "mel"}
+    if not configs:
         return
-    sc = family.spec_config(cfg)
     seconds = ds.table["duration"].fillna(30.0).to_numpy() if "duration" in ds.table else np.full(len(ds.table), 30.0)
-    frames = 1 + np.floor(seconds * sc.sr / sc.hop_length)
-    need = float((frames * sc.n_mels * 2).sum())  # float16
+    need = 0.0
+    for sc in configs.values():
+        frames = 1 + np.floor(seconds * sc.sr / sc.hop_length)
+        need += float((frames * sc.n_mels * 2).sum())  # float16
     root = resolve_root(cfg.cache_dir)
     probe = root
     while not probe.exists() and probe != probe.parent:
@@ -98,7 +102,8 @@ def check_disk_for_spectrograms(cfg: RunConfig, ds: LoadedDataset) -> None:
     free = shutil.disk_usage(probe).free
     if need > free:
         raise ConfigError(
-            f"the log-mel cache for {len(ds.table)} tracks needs about {need / 2**30:.1f} GiB in {root}, "
-            f"but only {free / 2**30:.1f} GiB is free; use --cache-dir on a larger disk"
+            f"the log-mel caches ({len(configs)} front-end(s)) for {len(ds.table)} tracks need about "
+            f"{need / 2**30:.1f} GiB in {root}, but only {free / 2**30:.1f} GiB is free; "
+            "use --cache-dir on a larger disk"
         )
     log.info("log-mel cache: about %.2f GiB needed, %.1f GiB free in %s", need / 2**30, free / 2**30, root)

@@ -31,6 +31,7 @@ ONLY_FOR = [
     ("--tune", "tune", "classical"),
     ("--epochs", "epochs", "deep"), ("--batch-size", "batch_size", "deep"), ("--lr", "lr", "deep"),
     ("--chunk-s", "chunk_s", "deep"), ("--deep-input", "deep_input", "deep"), ("--augment", "augment", "deep"),
+    ("--allow-padding", "allow_padding", "deep"),
     ("--device", "device", "deep"), ("--no-resume", "resume", "deep"),
     ("a FeatureConfig setting", "feature_options", "classical"), ("a SpecConfig setting", "spec_options", "deep"),
     ("a TrainConfig setting", "train_options", "deep"),

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--device", help="deep: auto, cpu or cuda")
     a("--augment", action="store_true", default=None,
       help="deep: time/frequency masking, +-6 dB gain and time shift on training chunks")
+    a("--allow-padding", action="store_true", default=None,
+      help="deep: pad clips shorter than a model's own input with silence (noted), instead of refusing a model "
+           "whose input would be more than half padding")
     a("--no-torch", action="store_true", default=None, help="refuse deep models (classical-only run)")
     a("--config", help="TOML file with any RunConfig field and any FeatureConfig / SpecConfig / TrainConfig field "
                        "(tables [features], [spec], [train]), or a run folder's config.json to repeat that run; "
@@ -96,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
            "feature embeddings and importances, from the caches the run built): on by default; --no-analysis skips it")
     a("--gallery", type=int, metavar="N",
       help=f"deep fits: Grad-CAM over training, embeddings and predictions up close for N test tracks (default "
-           f"{RunConfig.gallery}; 0: none)")
+           f"{cfgmod.CLI_DEFAULTS['gallery']}; 0: none)")
     a("--track", choices=list(cfgmod.TRACKERS),
       help="log the finished run folder: mlflow (a parent run per run folder, a child run per fit: params, metrics, "
            "per-epoch curves, the report and tables as artifacts) or tensorboard (per-epoch scalars); needs the "
@@ -141,7 +144,7 @@ def config_of(ns: argparse.Namespace) -> RunConfig:
             k, v = item.split("=", 1)
             opts.append((k.strip(), v.strip()))
         cli["dataset_options"] = tuple(opts)
-    return cfgmod.from_sources(cli, ns.config)
+    return cfgmod.from_sources(cli, ns.config, base=cfgmod.CLI_DEFAULTS)
 
 
 RECIPE_FLAGS = ("recipe", "variant", "smoke")
@@ -155,6 +158,7 @@ def recipe_given(ns: argparse.Namespace) -> dict:
                           "beside it are applied and listed as deviations)")
     given_keys = [k for k, v in vars(ns).items()
                   if v is not None and k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS)]
+    given_keys += [k for k in cfgmod.CLI_DEFAULTS if k not in given_keys]  # the command line's own defaults
     if ns.dataset_option:
         given_keys.append("dataset_options")
     cfg = config_of(ns)

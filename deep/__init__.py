@@ -15,7 +15,7 @@ These names are imported on first use (they load torch), so ``import deep.<modul
 torch.Size([2, 10])
 >>> store = {"a": np.zeros((128, 100), np.float16), "b": np.zeros((128, 30), np.float16)}
 >>> ds = ChunkDataset(store, ["a", "b"], np.array([0, 1]), chunk_frames=64)
->>> x, y, track = ds[1]  # track "b" is shorter than a chunk: looped to 64 frames
+>>> x, y, track = ds[1]  # track "b" is shorter than a chunk: padded with silence to 64 frames
 >>> tuple(x.shape), int(y), track, len(ds.with_mode("eval", n_eval_chunks=3))
 ((128, 64), 1, 1, 6)
 """

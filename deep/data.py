@@ -1,11 +1,13 @@
 """Chunk datasets: fixed-length excerpts of cached log-mels or in-memory waveforms, per track.
 
 Training draws one random chunk per track and epoch; evaluation takes evenly spaced chunks whose
-predictions are averaged per track. The store is any read-only ``Mapping[str, np.ndarray]`` (the
-feature package's memory-mapped ``MelStore`` or a plain dict); the time axis is always the last one,
-so the same class serves log-mels ``(n_mels, n_frames)``, stacked inputs ``(channels, bins, n_frames)``
-and waveforms ``(samples,)``. Arrays are sliced before they are converted to float32, so a float16
-memory map is read and converted one chunk at a time, never one track.
+predictions are averaged per track. A track shorter than a chunk is padded with the value of silence
+(never looped: a loop invents repetitions the music does not have, and the papers zero-padded).
+The store is any read-only ``Mapping[str, np.ndarray]`` (the feature package's memory-mapped
+``MelStore`` or a plain dict); the time axis is always the last one, so the same class serves log-mels
+``(n_mels, n_frames)``, stacked inputs ``(channels, bins, n_frames)`` and waveforms ``(samples,)``.
+Arrays are sliced before they are converted to float32, so a float16 memory map is read and converted
+one chunk at a time, never one track.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["ChunkDataset", "WaveformChunkDataset", "chunk_starts", "task_of"]
 
 Key = int | tuple[int, int, int]
+SILENCE_DB = -100.0  # 10 * log10(1e-10): the cache's dB value of silence, the default padding
 
 
 def task_of(targets: np.ndarray) -> Literal["single", "multi"]:
@@ -61,9 +64,10 @@ class ChunkDataset(Dataset):
     mode: "random" (training: ``chunks_per_track`` random chunks per track and epoch, len = n_tracks *
         chunks_per_track) or "eval" (``n_eval_chunks`` evenly spaced chunks per track, len = n_tracks *
         n_eval_chunks, item i is chunk i % n_eval_chunks of track i // n_eval_chunks).
-    pad: how a track shorter than a chunk is lengthened: "wrap" (default) repeats it from its start
-        until the chunk is full (loops keep the track's own statistics, no artificial silence), "constant"
-        appends ``pad_value`` (default -100.0, the dB floor of the cache's convention; use 0.0 for waveforms).
+    pad: how a track shorter than a chunk is lengthened: "constant", the only mode, appends ``pad_value``
+        after its end (tracks are never looped). pad_value: None (default) takes the store's value of
+        silence, ``store.config.floor()`` for a `features.spectrogram.MelStore` (-100 dB: 10 * log10 of the
+        power floor 1e-10, not 0 dB, which would be loud), else -100.0; waveforms pad with 0.0.
     seed: random chunk positions are a pure function of (seed, epoch, draw, track), so they do not
         depend on worker count or order, and a resumed run draws the same chunks.
 
@@ -74,9 +78,9 @@ class ChunkDataset(Dataset):
 
     >>> store = {"a": np.zeros((128, 100), np.float16), "b": np.zeros((128, 30), np.float16)}
     >>> ds = ChunkDataset(store, ["a", "b"], np.array([0, 1]), chunk_frames=64)
-    >>> x, y, track = ds[1]  # track "b" is shorter than a chunk: looped to 64 frames
-    >>> tuple(x.shape), x.dtype, int(y), track
-    ((128, 64), torch.float32, 1, 1)
+    >>> x, y, track = ds[1]  # track "b" is shorter than a chunk: padded with -100 dB to 64 frames
+    >>> tuple(x.shape), x.dtype, int(y), track, float(x[0, -1])
+    ((128, 64), torch.float32, 1, 1, -100.0)
     >>> len(ds), len(ds.with_mode("eval", n_eval_chunks=3))  # eval: 3 evenly spaced chunks per track
     (2, 6)
     """
@@ -91,14 +95,17 @@ class ChunkDataset(Dataset):
         mode: Literal["random", "eval"] = "random",
         n_eval_chunks: int = 8,
         chunks_per_track: int = 1,
-        pad: Literal["wrap", "constant"] = "wrap",
-        pad_value: float = -100.0,
+        pad: Literal["constant"] = "constant",
+        pad_value: float | None = None,
         seed: int = 0,
     ):
         if mode not in ("random", "eval"):
             raise ConfigError(f"mode={mode!r} must be 'random' or 'eval'")
-        if pad not in ("wrap", "constant"):
-            raise ConfigError(f"pad={pad!r} must be 'wrap' or 'constant'")
+        if pad != "constant":
+            raise ConfigError(f"pad={pad!r} must be 'constant': short tracks are padded with silence, never looped")
+        if pad_value is None:
+            floor = getattr(getattr(store, "config", None), "floor", None)
+            pad_value = floor() if callable(floor) else SILENCE_DB
         for name, value in (("chunk_frames", chunk_frames), ("n_eval_chunks", n_eval_chunks),
                             ("chunks_per_track", chunks_per_track)):
             if not isinstance(value, (int, np.integer)) or value <= 0:
@@ -193,12 +200,8 @@ class ChunkDataset(Dataset):
         piece = np.asarray(arr[..., start : start + self.chunk_frames], dtype=np.float32)
         short = self.chunk_frames - piece.shape[-1]
         if short > 0:
-            if self.pad == "wrap":
-                reps = -(-self.chunk_frames // piece.shape[-1])
-                piece = np.concatenate([piece] * reps, axis=-1)[..., : self.chunk_frames]
-            else:
-                widths = [(0, 0)] * (piece.ndim - 1) + [(0, short)]
-                piece = np.pad(piece, widths, mode="constant", constant_values=self.pad_value)
+            widths = [(0, 0)] * (piece.ndim - 1) + [(0, short)]
+            piece = np.pad(piece, widths, mode="constant", constant_values=self.pad_value)
         return piece
 
     def __getitem__(self, key: Key) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -215,7 +218,7 @@ class ChunkDataset(Dataset):
 class WaveformChunkDataset(ChunkDataset):
     """``ChunkDataset`` over in-memory waveforms ``(samples,)``: chunks of ``chunk_samples`` samples.
 
-    Short tracks are looped ("wrap") or zero-padded ("constant", ``pad_value`` 0.0). Items are
+    Short tracks are zero-padded (``pad_value`` 0.0, silence), never looped. Items are
     ``(x, y, track_index)`` with x float32 of shape (chunk_samples,).
     """
 

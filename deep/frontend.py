@@ -73,14 +73,19 @@ def _check_positive(**values: int) -> None:
 
 
 class _Spectrogram(nn.Module):
-    """|STFT|**power with a periodic Hann window, centred frames and zero padding (librosa's defaults)."""
+    """|STFT|**power with a periodic Hann window, centred frames and zero padding (librosa's defaults);
+    pad_mode="reflect" and a win_length below n_fft (window centred in the frame) as torchaudio's."""
 
-    def __init__(self, *, n_fft: int, hop_length: int, power: float = 2.0, center: bool = True):
+    def __init__(self, *, n_fft: int, hop_length: int, power: float = 2.0, center: bool = True,
+                 pad_mode: str = "constant", win_length: int | None = None):
         super().__init__()
         _check_positive(n_fft=n_fft, hop_length=hop_length)
+        if pad_mode not in ("constant", "reflect"):
+            raise ConfigError(f"pad_mode={pad_mode!r} must be 'constant' or 'reflect'")
         self.n_fft, self.hop_length, self.power, self.center = int(n_fft), int(hop_length), power, center
+        self.pad_mode, self.win_length = pad_mode, int(win_length or n_fft)
         # torch.hann_window is periodic by default, like scipy's get_window("hann", fftbins=True).
-        self.register_buffer("window", torch.hann_window(self.n_fft), persistent=False)
+        self.register_buffer("window", torch.hann_window(self.win_length), persistent=False)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
         """wav: (batch, samples) -> (batch, 1 + n_fft // 2, 1 + samples // hop_length) float32."""
@@ -90,9 +95,10 @@ class _Spectrogram(nn.Module):
                 wav,
                 n_fft=self.n_fft,
                 hop_length=self.hop_length,
+                win_length=self.win_length,
                 window=self.window,
                 center=self.center,
-                pad_mode="constant",
+                pad_mode=self.pad_mode,
                 return_complex=True,
             )
             mag = spec.abs()
@@ -106,6 +112,8 @@ class LogMel(nn.Module):
     hop_length=hop_length, n_mels=n_mels, fmin=fmin, fmax=fmax), ref=1.0, amin=1e-10, top_db=None)``:
     Hann window, centred frames with zero padding, power 2, Slaney-normalised Slaney-scale mel filters.
     The mel matrix is ``librosa.filters.mel`` itself, kept as the buffer ``mel_basis`` (n_mels, 1 + n_fft//2).
+    htk, norm, power, win_length and pad_mode="reflect" give the other front-ends a `SpecConfig` can
+    describe (e.g. torchaudio's MelSpectrogram defaults: htk=True, norm=None, pad_mode="reflect").
 
     forward: wav (batch, samples) or (batch, 1, samples) -> (batch, n_mels, 1 + samples // hop_length).
     """
@@ -122,12 +130,16 @@ class LogMel(nn.Module):
         htk: bool = False,
         norm: str | float | None = "slaney",
         top_db: float | None = None,
+        power: float = 2.0,
+        win_length: int | None = None,
+        pad_mode: str = "constant",
     ):
         super().__init__()
         _check_positive(sr=sr, n_mels=n_mels)
         self.sr, self.n_mels, self.top_db = int(sr), int(n_mels), top_db
         self.hop_length = int(hop_length)
-        self.spectrogram = _Spectrogram(n_fft=n_fft, hop_length=hop_length, power=2.0)
+        self.spectrogram = _Spectrogram(n_fft=n_fft, hop_length=hop_length, power=power, win_length=win_length,
+                                        pad_mode=pad_mode)
         basis = librosa.filters.mel(
             sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm, dtype=np.float32
         )
@@ -137,9 +149,11 @@ class LogMel(nn.Module):
     def from_config(cls, config: Any, **overrides: Any) -> LogMel:
         """Build from any settings object (e.g. the feature package's spectrogram config) or mapping.
 
-        Reads the attributes/keys ``sr, n_fft, hop_length, n_mels, fmin, fmax`` where present.
+        Reads the attributes/keys ``sr, n_fft, hop_length, n_mels, fmin, fmax, htk, norm, power, top_db,
+        win_length, pad_mode`` where present, so a `SpecConfig` with log 'db' gives its cached values.
         """
-        keys = ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax")
+        keys = ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "htk", "norm", "power", "top_db",
+                "win_length", "pad_mode")
         if isinstance(config, Mapping):
             settings = {k: config[k] for k in keys if k in config}
         else:

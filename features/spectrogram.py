@@ -6,7 +6,8 @@ so reading a chunk of one track touches only that chunk's pages, never the whole
 
 The values, per track (what `log_mel` computes and `SpecConfig.compress` applies):
 
-    P    = |STFT(y)| ** power              periodic Hann, centred frames, zero padding (librosa.stft)
+    P    = |STFT(y)| ** power              periodic Hann, centred frames, zero padding (librosa.stft);
+                                           pad_mode='reflect' and win_length < n_fft as torch.stft does
     M    = SpecConfig.mel_basis() @ P      librosa.filters.mel (Slaney mel and norm by default)
     'db':    10 * log10(max(amin, M))      librosa.power_to_db(M, ref=1.0, amin=amin, top_db=top_db);
                                            with the default top_db=None no per-track floor, so a
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 SPEC_VERSION = 1
 STAGE = "spectrogram"
 LOG_MODES = ("db", "log1p")
+PAD_MODES = ("constant", "reflect")
+#: Fields added after SPEC_VERSION 1, with their defaults: left out of `to_dict` (and so of every
+#: cache key) while at these values, so caches of the default settings keep their keys.
+_LATER_FIELDS = {"win_length": None, "pad_mode": "constant"}
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 
 
@@ -57,7 +62,10 @@ class SpecConfig:
     """Settings of the stored log-mel spectrograms (the defaults are the reference GTZAN study's).
 
     sr: sampling rate the audio is decoded to (Hz); n_fft, hop_length: STFT frame and hop
-    (samples), so a track of n samples has 1 + n // hop_length frames; n_mels, fmin, fmax (None:
+    (samples), so a track of n samples has 1 + n // hop_length frames; win_length (None: n_fft), the
+    Hann window's length, centred in the n_fft frame as torch.stft does; pad_mode: how the signal is
+    extended by n_fft // 2 at both ends for the centred frames ('constant': zeros, librosa >= 0.10;
+    'reflect': torch.stft's and so torchaudio's default); n_mels, fmin, fmax (None:
     sr / 2), htk, norm: the mel filterbank (librosa.filters.mel); power: exponent of the magnitude
     (2: power, 1: magnitude); log: 'db' or 'log1p' (see the module docstring) with amin, top_db
     (None: no floor) or log_c; offset, duration: the part of each file used (seconds).
@@ -78,6 +86,8 @@ class SpecConfig:
     log_c: float = 10000.0
     offset: float = 0.0
     duration: float | None = None
+    win_length: int | None = None
+    pad_mode: str = "constant"
 
     def __post_init__(self) -> None:
         for name in ("sr", "n_fft", "hop_length", "n_mels"):
@@ -86,6 +96,12 @@ class SpecConfig:
             positive_float(name, getattr(self, name))
         if self.n_fft < 4 or self.n_fft % 2:
             raise ConfigError(f"n_fft={self.n_fft} must be an even integer >= 4")
+        if self.win_length is not None:
+            positive_int("win_length", self.win_length)
+            if self.win_length > self.n_fft:
+                raise ConfigError(f"win_length={self.win_length} must not exceed n_fft={self.n_fft}")
+        if self.pad_mode not in PAD_MODES:
+            raise ConfigError(f"pad_mode={self.pad_mode!r} must be one of {PAD_MODES}")
         if self.hop_length > self.n_fft:
             raise ConfigError(f"hop_length={self.hop_length} must not exceed n_fft={self.n_fft}")
         fmax = self.sr / 2 if self.fmax is None else self.fmax
@@ -123,8 +139,17 @@ class SpecConfig:
             return frame.power_to_db(mel, amin=self.amin, top_db=self.top_db)
         return np.log1p(self.log_c * mel)
 
+    def floor(self) -> float:
+        """The stored value of silence (an all-zero mel power): 10 * log10(amin) in 'db' (-100 dB with the
+        default amin), 0.0 in 'log1p'. What a chunk is padded with (never 0 dB, a loud value)."""
+        return float(self.compress(np.zeros(1, dtype=np.float32))[0])
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        for name, default in _LATER_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        return d
 
     def key(self) -> str:
         payload = json.dumps({"version": SPEC_VERSION, **self.to_dict()}, sort_keys=True, default=str)
@@ -158,10 +183,31 @@ def log_mel(y: np.ndarray, config: SpecConfig) -> np.ndarray:
     """
     bands = _mel_bands(config)
     mel = np.empty((config.n_mels, frame.frame_count(len(y), hop_length=config.hop_length)), dtype=np.float32)
-    for a, S in frame.stft_blocks(y, n_fft=config.n_fft, hop_length=config.hop_length, block=256):
+    plain = config.pad_mode == "constant" and config.win_length in (None, config.n_fft)
+    blocks = (frame.stft_blocks(y, n_fft=config.n_fft, hop_length=config.hop_length, block=256) if plain
+              else _stft_blocks(y, config, block=256))
+    for a, S in blocks:
         P = S * S if config.power == 2.0 else S**config.power
         mel[:, a : a + S.shape[1]] = frame.apply_filter_bands(bands, P)
     return config.compress(mel)
+
+
+def _stft_blocks(y: np.ndarray, config: SpecConfig, block: int = 256):
+    """|STFT| as torch.stft(center=True, pad_mode=config.pad_mode, window=periodic Hann of win_length
+    zero-padded to n_fft at its centre), in blocks of frames: yields (first frame, S of shape
+    (1 + n_fft // 2, <= block)) like `features.frame.stft_blocks`."""
+    import scipy.fft
+
+    n_fft, hop = config.n_fft, config.hop_length
+    win = config.win_length or n_fft
+    window = np.zeros(n_fft, dtype=np.float32)
+    left = (n_fft - win) // 2
+    window[left : left + win] = frame.hann_window(win)
+    yp = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2, mode=config.pad_mode)
+    frames = np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop]
+    for a in range(0, len(frames), block):
+        x = frames[a : a + block] * window
+        yield a, np.abs(scipy.fft.rfft(x, axis=-1)).astype(np.float32).T
 
 
 _BANDS: dict[str, tuple] = {}

@@ -1,7 +1,9 @@
 """The deep family: CNNs on spectrograms or waveforms; their inputs built once per run, then one seeded,
 resumable fit per model.
 
-Inputs: every deep model in the registry trains. Log-mel models read the float16 log-mel cache;
+Inputs: every deep model in the registry trains. Log-mel models read the float16 log-mel cache: under
+`quick` one cache with the run's settings for every model, under `paper` one per distinct paper
+front-end among the run's models (`deep.models.FrontEnd`; two models with the same front-end share it);
 ``--deep-input`` swaps their input for MFCC (a DCT of the cached log-mel on the device), or for an
 STFT, a (pseudo-)CQT or log-mel and CQT stacked along frequency, computed on the device in batches
 from waveforms decoded once per run and kept in memory as float16. MFCC models always get MFCC, and
@@ -36,13 +38,17 @@ from torch.utils.data import Sampler
 
 from benchmarks.config import DEEP_INPUTS, RunConfig
 from benchmarks.families.base import FitContext
+from benchmarks.families.gallery import gallery_data
+from benchmarks.families.paper import QUICK_CHUNK_S, budget_note, profile_settings, selection_score
 from benchmarks.families.strategies import action
-from benchmarks.metrics import main_score
 from deep import distributed
 from deep import train as trainer
+from deep.batches import EpochBatches
 from deep.data import ChunkDataset, WaveformChunkDataset
 from deep.frontend import CQT, MelCQT, MelToMFCC, STFTdB
-from deep.models import DEEP_MODELS
+from deep.inspect import Snapshots
+from deep.models import DEEP_MODELS, frontend_label
+from deep.models.spec import check_rnn_steps
 from deep.train import AugmentConfig, TrainConfig
 from features import SpecConfig, spectrogram
 from features.cache import file_key, resolve_root
@@ -53,42 +59,23 @@ from resampling.batch import ClassBalancedBatchSampler
 
 log = logging.getLogger(__name__)
 
-# The runner's deep profiles. `quick` is sized for the generated corpus on a 2-core CPU: 3-s chunks,
-# 12 epochs. `paper` takes each model's own chunk length and its family's training (PAPER_TRAINING).
-DEEP_PROFILES = {
-    "quick": dict(train="default", epochs=12, batch_size=32, lr=3e-3, patience=6, n_eval_chunks=4),
-    "paper": dict(train="paper", n_eval_chunks=8),
-}
-QUICK_CHUNK_S = 3.0
-
-# The training settings of the reference studies (shared/REFERENCES.md), per model family, for
-# `--profile paper`. `train` names a deep.train profile; the other keys override TrainConfig fields.
-PAPER_TRAINING = {
-    # A. GTZAN CNN study: Adam 1e-3, reduce-on-plateau x0.1, 20 epochs, batch 128, best epoch kept.
-    # Also the fallback of the families whose training REFERENCES.md does not state.
-    "gtzan": dict(train="paper"),
-    # B. FMA k2c2 family: AdamW, one-cycle, weight decay 1e-4, batch 32, 20 epochs (no early stop).
-    "fma": dict(train="default", epochs=20, batch_size=32, patience=None),
-    # C. MTAT top-10 study: Adam 1e-3, batch 16, 10 epochs, BCE.
-    "mtat-top10": dict(train="paper", epochs=10, batch_size=16),
-    # C. Won et al. 2020: evaluation averages 16 chunks per track (training not stated: A's).
-    "won": dict(train="paper", n_eval_chunks=16),
-}
-PAPER_FAMILY = {
-    **{m: "fma" for m in ("k2c2", "k2c2-wide", "k5-all", "k5-early", "k7-early", "k1c2", "k2c1")},
-    "chunk-crnn": "mtat-top10",
-    "chunk-crnn-mel": "mtat-top10",
-    **{m: "won" for m in ("shortchunk", "shortchunk-res", "samplecnn")},
-}
-
 N_MFCC = 20  # the GTZAN study's MFCC input (20 x 130)
 CQT_BINS = 84  # seven octaves from C1 at 12 bins per octave (librosa's default), below Nyquist at 16 kHz
 
 
 def spec_config(cfg: RunConfig):
-    """The log-mel settings: SpecConfig's defaults (22,050 Hz, n_fft 1024, hop 512, 128 mels: the reference
-    GTZAN study), with the run's spectrogram settings (`spec_options`)."""
+    """The run's shared log-mel settings: SpecConfig's defaults (22,050 Hz, n_fft 1024, hop 512, 128 mels: the
+    reference GTZAN study), with the run's spectrogram settings (`spec_options`)."""
     return SpecConfig(**dict(cfg.spec_options))
+
+
+def model_spec_config(cfg: RunConfig, spec) -> SpecConfig:
+    """The log-mel settings model `spec` reads: under `paper` its paper front-end (`spec.frontend`) with the
+    run's `spec_options` over it (settings the run states win, as `train_options` do over a profile); under
+    `quick`, and for a model without a front-end, the run's shared `spec_config`."""
+    if cfg.profile == "paper" and spec.frontend is not None:
+        return spec.spec_config(**dict(cfg.spec_options))
+    return spec_config(cfg)
 
 
 # -- what each model is fed -----------------------------------------------------------------------
@@ -96,11 +83,17 @@ def spec_config(cfg: RunConfig):
 class InputPlan:
     """The input of one deep model in one run.
 
-    name: the representation, as metrics.csv's `input` column says it: waveform, mel, mfcc, stft,
-        cqt or mel+cqt. source: "mel" (the float16 log-mel cache) or "waveform" (decoded audio in
-        memory; every representation but the waveform itself is then computed on the device).
+    name: the representation, as metrics.csv's `input` column says it: its kind when the model reads the
+        run's shared settings, else the kind at the model's own front-end (`deep.models.frontend_label`,
+        e.g. ``mel@16k-512/256-128htk``: sr in kHz, n_fft/hop, mel bands, "htk" for the HTK scale,
+        "-8k" for an upper band edge below Nyquist).
+    source: "mel" (a float16 log-mel cache) or "waveform" (decoded audio in memory; every
+        representation but the waveform itself is then computed on the device).
     sr: sample rate of the source (Hz). hop_length: frame hop of the representation (None for
         waveform). n_bins: bins the model sees, passed as n_mels (None for waveform).
+    kind: waveform, mel, mfcc, stft, cqt or mel+cqt (default: `name`).
+    spec: the SpecConfig of the representation (the log-mel cache it reads, or the STFT settings of one
+        computed on the device); part of a checkpoint's identity.
     """
 
     name: str
@@ -108,9 +101,18 @@ class InputPlan:
     sr: int
     hop_length: int | None
     n_bins: int | None
+    kind: str = ""
+    spec: SpecConfig | None = None
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", self.name)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = {k: v for k, v in asdict(self).items() if k != "spec"}
+        if d["kind"] == d["name"]:
+            del d["kind"]  # the identity of a plan of the shared settings is as it was before `kind`
+        return d
 
 
 def input_plan(cfg: RunConfig, spec) -> InputPlan:
@@ -118,18 +120,21 @@ def input_plan(cfg: RunConfig, spec) -> InputPlan:
 
     Waveform models read audio at the run's rate (the log-mel's, so one decoded copy serves every
     model) under `quick`, at their paper's rate under `paper`. MFCC models always get MFCC; log-mel
-    models get `cfg.deep_input`.
+    models get `cfg.deep_input`, with the settings of `model_spec_config` (their paper front-end's
+    under `paper`).
     """
-    sc = spec_config(cfg)
+    shared = spec_config(cfg)
     if spec.input == "waveform":
-        sr = spec.paper_sr if cfg.profile == "paper" and spec.paper_sr else sc.sr
-        return InputPlan("waveform", "waveform", int(sr), None, None)
+        sr = spec.paper_sr if cfg.profile == "paper" and spec.paper_sr else shared.sr
+        return InputPlan("waveform", "waveform", int(sr), None, None, spec=shared)
+    sc = model_spec_config(cfg, spec)
     kind = "mfcc" if spec.input == "mfcc" else cfg.deep_input
     if kind not in DEEP_INPUTS:
         raise ConfigError(f"deep_input={kind!r} must be one of {', '.join(DEEP_INPUTS)}")
     bins = {"mel": sc.n_mels, "mfcc": N_MFCC, "stft": 1 + sc.n_fft // 2, "cqt": CQT_BINS, "mel+cqt": 2 * CQT_BINS}
     source = "mel" if kind in ("mel", "mfcc") else "waveform"
-    return InputPlan(kind, source, sc.sr, sc.hop_length, bins[kind])
+    name = kind if sc.key() == shared.key() else frontend_label(sc, kind)
+    return InputPlan(name, source, sc.sr, sc.hop_length, bins[kind], kind=kind, spec=sc)
 
 
 def input_name(cfg: RunConfig, model: str) -> str:
@@ -145,21 +150,23 @@ class StackBins(nn.Module):
         return x.flatten(1, 2)  # (batch, channels * bins, frames)
 
 
-def input_frontend(plan: InputPlan, sc) -> nn.Module | None:
+def input_frontend(plan: InputPlan, sc=None) -> nn.Module | None:
     """The module that turns a batch of the source into the model's input on the device, or None.
 
-    The settings are the log-mel cache's (sr, n_fft, hop_length), so every representation has the
-    same frames per second: STFT n_fft // 2 + 1 bins; CQT 84 bins from C1; MFCC 20 coefficients.
+    The settings are the plan's (`plan.spec`; else `sc`): sr, n_fft, hop_length of its log-mel, so every
+    representation has the same frames per second: STFT n_fft // 2 + 1 bins; CQT 84 bins from C1; MFCC 20
+    coefficients.
     """
-    if plan.name in ("waveform", "mel"):
+    sc = plan.spec if plan.spec is not None else sc
+    if plan.kind in ("waveform", "mel"):
         return None
-    if plan.name == "mfcc":
+    if plan.kind == "mfcc":
         return MelToMFCC(n_mels=sc.n_mels, n_mfcc=N_MFCC)
-    if plan.name == "stft":
+    if plan.kind == "stft":
         return STFTdB(n_fft=sc.n_fft, hop_length=sc.hop_length)
-    if plan.name == "cqt":
+    if plan.kind == "cqt":
         return CQT(sr=sc.sr, hop_length=sc.hop_length, n_bins=CQT_BINS)
-    if plan.name == "mel+cqt":
+    if plan.kind == "mel+cqt":
         return nn.Sequential(MelCQT(sr=sc.sr, n_fft=sc.n_fft, hop_length=sc.hop_length, n_bins=CQT_BINS), StackBins())
     raise ConfigError(f"input {plan.name!r} has no front-end")  # pragma: no cover - input_plan checks
 
@@ -178,27 +185,46 @@ def chunk_length(cfg: RunConfig, spec, plan: InputPlan) -> int:
     (centred frames) turns into exactly `frames` frames.
     """
     seconds = chunk_seconds(cfg)
-    if plan.name == "waveform":
+    if plan.kind == "waveform":
         return spec.chunk_length(plan.sr, seconds=seconds)
     frames = spec.chunk_length(plan.sr, plan.hop_length, seconds)
     return frames if plan.source == "mel" else (frames - 1) * plan.hop_length
 
 
 # -- the stores -----------------------------------------------------------------------------------
-class DeepInputs:
-    """Everything the run's deep models read: the log-mel cache and decoded waveforms per sample rate.
+def store_key(store) -> str:
+    """The key of a log-mel store in `DeepInputs.mels`: its SpecConfig's key ("" for a store without one)."""
+    config = getattr(store, "config", None)
+    return config.key() if isinstance(config, SpecConfig) else ""
 
+
+class DeepInputs:
+    """Everything the run's deep models read: one log-mel cache per distinct front-end and decoded
+    waveforms per sample rate.
+
+    mel: a single log-mel store (the common case; `mels` then holds just it). mels: log-mel stores keyed
+    by their SpecConfig's key (`store_key`). waves: sample rate -> waveform store.
     `track_id in inputs` is true when every store holds the track (the runner scores every model on
     the same tracks); `skipped` lists the files each store left out, with its stage.
     """
 
-    def __init__(self, mel=None, waves: dict | None = None):
-        self.mel = mel
+    def __init__(self, mel=None, waves: dict | None = None, mels: dict | None = None):
+        self.mels = dict(mels or {})
+        if mel is not None:
+            self.mels.setdefault(store_key(mel), mel)
         self.waves = dict(waves or {})
 
     @property
+    def mel(self):
+        """The log-mel store when there is exactly one (None without any); ConfigError with several."""
+        if len(self.mels) > 1:
+            raise ConfigError(f"these inputs hold {len(self.mels)} log-mel stores (one per front-end); "
+                              "pick one with source(plan)")
+        return next(iter(self.mels.values()), None)
+
+    @property
     def stores(self) -> list[Mapping]:
-        return ([self.mel] if self.mel is not None else []) + [self.waves[sr] for sr in sorted(self.waves)]
+        return list(self.mels.values()) + [self.waves[sr] for sr in sorted(self.waves)]
 
     @property
     def skipped(self) -> pd.DataFrame | None:
@@ -207,6 +233,7 @@ class DeepInputs:
 
     @property
     def n_mels(self) -> int | None:
+        """Mel bands of the single log-mel store (see `mel`)."""
         return self.mel.n_mels if self.mel is not None else None
 
     def __contains__(self, track_id: object) -> bool:
@@ -214,14 +241,20 @@ class DeepInputs:
 
     def source(self, plan: InputPlan) -> Mapping:
         """The store `plan` reads from; ConfigError when this run did not build it."""
-        store = self.mel if plan.source == "mel" else self.waves.get(plan.sr)
+        if plan.source == "mel":
+            store = self.mels.get(plan.spec.key()) if plan.spec is not None else None
+            if store is None and len(self.mels) == 1 and (plan.spec is None or "" in self.mels):
+                store = next(iter(self.mels.values()))  # a bare store without settings serves every plan
+        else:
+            store = self.waves.get(plan.sr)
         if store is None:
-            what = "the log-mel cache" if plan.source == "mel" else f"waveforms at {plan.sr} Hz"
+            what = (f"the log-mel cache of {frontend_label(plan.spec) if plan.spec is not None else 'the run'}"
+                    if plan.source == "mel" else f"waveforms at {plan.sr} Hz")
             raise ConfigError(f"{plan.name} input needs {what}, which this run's input store does not hold")
         return store
 
     def __repr__(self) -> str:
-        return f"DeepInputs(mel={self.mel!r}, waves={list(self.waves.values())!r})"
+        return f"DeepInputs(mels={list(self.mels.values())!r}, waves={list(self.waves.values())!r})"
 
 
 STAGE = "spectrograms"  # the timings.csv stage of build_inputs
@@ -238,26 +271,56 @@ def available(inputs: DeepInputs, track_ids) -> np.ndarray:
 
 
 def input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
-    """Build what `models` (default: the deep models of cfg.models) read: the log-mel cache when a
-    model reads it, and one in-memory waveform store per sample rate that a model needs. Under torchrun
+    """Build what `models` (default: the deep models of cfg.models) read: one log-mel cache per distinct
+    log-mel setting the models read (`InputPlan.spec`: under `quick` the run's one, under `paper` one per
+    paper front-end), and one in-memory waveform store per sample rate that a model needs. Under torchrun
     rank 0 builds them first (and fills the caches) while the other ranks wait, then read the caches."""
     with distributed.main_first():
         return _input_store(cfg, table, models)
 
 
+def model_length(plan: InputPlan, chunk: int) -> tuple[int, str]:
+    """(length, unit) of what the model itself reads from a source chunk of `chunk` steps: frames of a
+    representation computed from audio (centred frames), else the chunk itself."""
+    if plan.kind == "waveform":
+        return chunk, "samples"
+    return (chunk if plan.source == "mel" else 1 + chunk // plan.hop_length), "frames"
+
+
+def check_chunks(cfg: RunConfig, names: list[str], plans: list[InputPlan], inputs: DeepInputs | None = None):
+    """Refuse, before anything is trained, a chunk that leaves a model's recurrent layer fewer than 4 steps
+    (`inputs` None: checked before the stores are built) or a model input more than half padding (`inputs`
+    given: `padding_notes` on the stores' track lengths); `fit_predict` checks the same for each fit."""
+    for name, plan in zip(names, plans, strict=True):
+        spec = DEEP_MODELS[name]
+        chunk = chunk_length(cfg, spec, plan)
+        if inputs is None:
+            kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
+            net = spec(2, n_mels=plan.n_bins or plan.spec.n_mels, **kw)
+            check_rnn_steps(name, net, *model_length(plan, chunk))
+        else:
+            store = inputs.source(plan)
+            lengths = np.array([np.shape(store[t])[-1] for t in store], dtype=np.int64)
+            own = chunk_is_the_models(cfg, plan, chunk) and not cfg.allow_padding
+            padding_notes(name, chunk, lengths, plan, own=own)
+
+
 def _input_store(cfg: RunConfig, table, models=None) -> DeepInputs:
     names = [m for m in (cfg.models if models is None else models) if m in DEEP_MODELS]
     plans = [input_plan(cfg, DEEP_MODELS[m]) for m in names]
+    check_chunks(cfg, names, plans)
     sc = spec_config(cfg)
-    mel = None
-    if any(p.source == "mel" for p in plans):
-        mel = spectrogram(table, sc, n_jobs=cfg.n_jobs, cache=cfg.cache, cache_dir=cfg.cache_dir,
-                          cache_key=cfg.cache_key)
+    configs = {p.spec.key(): p.spec for p in plans if p.source == "mel"}
+    mels = {key: spectrogram(table, c, n_jobs=cfg.n_jobs, cache=cfg.cache, cache_dir=cfg.cache_dir,
+                             cache_key=cfg.cache_key)
+            for key, c in configs.items()}
     waves = {}
     for sr in sorted({p.sr for p in plans if p.source == "waveform"}):
         waves[sr] = waveform_store(table, sr=sr, offset=sc.offset, duration=sc.duration, n_jobs=cfg.n_jobs,
                                    cache_dir=cfg.cache_dir, spill_dir=resolve_root(cfg.cache_dir) / "tmp")
-    return DeepInputs(mel, waves)
+    inputs = DeepInputs(waves=waves, mels=mels)
+    check_chunks(cfg, names, plans, inputs)
+    return inputs
 
 
 # -- training -------------------------------------------------------------------------------------
@@ -281,26 +344,13 @@ class ResampledTracks(Sampler):
         return iter(self.indices[rng.permutation(len(self.indices))].tolist())
 
 
-def paper_family(model: str) -> str:
-    """The PAPER_TRAINING family of a registry model (its study's training settings)."""
-    return PAPER_FAMILY.get(model, "gtzan")
-
-
-def profile_settings(cfg: RunConfig, model: str | None = None) -> dict:
-    """The deep profile's settings for `model`: {'train': deep.train profile name, **TrainConfig fields}."""
-    prof = dict(DEEP_PROFILES[cfg.profile])
-    if cfg.profile == "paper" and model is not None:
-        prof.update(PAPER_TRAINING[paper_family(model)])
-    prof.update(cfg.train_options)  # the run's training settings (TOML [train]) over the profile's
-    return prof
-
-
 def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None = None,
                  n_eval_chunks: int | None = None):
     """The TrainConfig of one fit: the profile's (the model family's under `paper`), then the run's training
     settings (`train_options`), then the CLI's --epochs/--batch-size/--lr."""
-    overrides = profile_settings(cfg, model)
+    overrides = profile_settings(cfg, model, DEEP_MODELS.get(model) if model is not None else None)
     base = overrides.pop("train")
+    overrides.pop("select")
     if n_eval_chunks is not None:
         overrides["n_eval_chunks"] = n_eval_chunks
     for name in ("epochs", "batch_size", "lr"):
@@ -375,15 +425,58 @@ def checkpoint_dir(cfg: RunConfig, ctx: FitContext, model: str, strategy: str, s
     seed. A rerun resumes there only if all of these are the same."""
     ident = {
         "dataset": cfg.dataset, "dataset_options": dict(cfg.dataset_options), "model": model, "strategy": strategy,
-        "seed": seed, "profile": cfg.profile, "train": tc.to_dict(), "spec": spec_config(cfg).to_dict(),
+        "seed": seed, "profile": cfg.profile, "train": tc.to_dict(),
+        "spec": (plan.spec if plan is not None and plan.spec is not None else spec_config(cfg)).to_dict(),
         "data": learned_from(ctx), "model_code": model_code(net) if net is not None else None,
     }
     if plan is not None:
         ident["input"] = plan.to_dict()
     key = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
     root = resolve_root(cfg.cache_dir)
-    name = model if plan is None else f"{model}-{plan.name}"
+    name = model if plan is None else f"{model}-{plan.kind}"  # the front-end is in the key: no "/" in names
     return root / "checkpoints" / f"{cfg.dataset}-{name}-{strategy}-s{seed}-{key}"
+
+
+def chunk_is_the_models(cfg: RunConfig, plan: InputPlan, chunk: int) -> bool:
+    """Whether the model set `chunk` (its paper's input under `paper`, or its minimum input above the run's
+    chunk), rather than the run (--chunk-s, or the 3 s of `quick`)."""
+    seconds = chunk_seconds(cfg)
+    if seconds is None:
+        return True
+    samples = round(seconds * plan.sr)
+    if plan.kind == "waveform":
+        return chunk > samples
+    frames = 1 + samples // plan.hop_length
+    return chunk > (frames if plan.source == "mel" else (frames - 1) * plan.hop_length)
+
+
+def padding_notes(model: str, chunk: int, lengths: np.ndarray, plan: InputPlan, own: bool = True) -> list[str]:
+    """What the run's notes say about padding `model`'s chunks of `chunk` steps over tracks of `lengths`.
+
+    Tracks shorter than a chunk are padded with silence after their end (`deep.data.ChunkDataset`: the
+    cache's floor, -100 dB, or 0.0 for waveforms), never looped. When the input the model itself asks for
+    (`own`: its paper's input or its minimum, see `chunk_is_the_models`) is longer than the clips (their
+    median length; e.g. k2c1's 2000-frame minimum is 46 s at hop 512, longer than 30-s clips), the note
+    names the model and both lengths; when more than half of such an input would be padding, ConfigError
+    instead (the model would mostly see silence). A chunk the run chose is padded with a note.
+    """
+    short = int(np.sum(lengths < chunk))
+    if not short:
+        return []
+    unit = "samples" if plan.source == "waveform" else "frames"
+    per_s = plan.sr if plan.source == "waveform" else plan.sr / plan.hop_length
+    clip = int(np.median(lengths))
+    if clip < chunk:
+        share = 1.0 - clip / chunk
+        both = (f"{model}: its input of {chunk} {unit} ({chunk / per_s:.1f} s) is longer than the clips "
+                f"({clip} {unit}, {clip / per_s:.1f} s, median)")
+        if share > 0.5 and own:
+            raise ConfigError(f"{both}: {share:.0%} of each chunk would be padding, more than half; choose a "
+                              "shorter chunk (--chunk-s) if the model allows it, or leave this model out")
+        why = "" if own else " (the run's chunk length)"
+        return [f"{both}{why}: chunks are padded with silence after the clip's end ({share:.0%} of each chunk)"]
+    return [f"{model}: {short} of {len(lengths)} tracks are shorter than its training chunk ({chunk} {unit}) "
+            "and are padded with silence after their end (never looped)"]
 
 
 def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
@@ -397,18 +490,17 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     spec = DEEP_MODELS[model]
     inputs = store if isinstance(store, DeepInputs) else DeepInputs(mel=store)
     plan = input_plan(cfg, spec)
-    if cfg.deep_input != "mel" and plan.name != cfg.deep_input:
-        ctx.note(f"{model} takes {plan.name} input whatever --deep-input says")
+    if cfg.deep_input != "mel" and plan.kind != cfg.deep_input:
+        ctx.note(f"{model} takes {plan.kind} input whatever --deep-input says")
     source = inputs.source(plan)
-    sc = spec_config(cfg)
+    sc = plan.spec if plan.spec is not None else spec_config(cfg)
     chunk = chunk_length(cfg, spec, plan)
     eval_ids = [t for s in ("valid", "test") for t in ctx.splits.get(s, [])]
     all_ids = ctx.splits.get("train", []) + eval_ids
-    n_short = sum(np.shape(source[t])[-1] < chunk for t in all_ids)
-    if n_short:
-        unit = "samples" if plan.source == "waveform" else "frames"
-        ctx.note(f"{model}: {n_short} of {len(all_ids)} tracks are shorter than its training chunk ({chunk} {unit}) "
-                 "and are looped to fill it")
+    lengths = np.array([np.shape(source[t])[-1] for t in all_ids], dtype=np.int64)
+    own = chunk_is_the_models(cfg, plan, chunk) and not cfg.allow_padding  # --allow-padding: pad, noted
+    for note in padding_notes(model, chunk, lengths, plan, own=own):
+        ctx.note(note)
     n_eval = eval_chunks(source, eval_ids, chunk, profile_settings(cfg, model)["n_eval_chunks"])
     tc = train_config(cfg, seed, chunk, model, n_eval)
     strat = strategy_parts(ctx, model, strategy, seed, tc.batch_size)
@@ -434,11 +526,19 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
     torch.manual_seed(seed)
     net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
+    check_rnn_steps(model, net, *model_length(plan, chunk))
     ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan, net)
     resume = cfg.resume and cfg.cache  # --no-cache also trains from scratch
+    steps = len(EpochBatches(len(datasets["train"]), tc.batch_size, seed, base=sampler))  # as fit will draw them
+    ctx.note(budget_note(model, tc, steps))
+    select = profile_settings(cfg, model)["select"]
+    if select != "score":
+        ctx.note(f"{model}: the kept epoch is the one of lowest validation loss (as its study selected it)")
+    snapshots = Snapshots() if cfg.gallery > 0 else None
     res = trainer.fit(net, datasets["train"], datasets["valid"], config=tc, task=task,
-                      score_fn=lambda y, p: main_score(task, y, p), loss_fn=loss_fn, sampler=sampler,
-                      frontend=frontend, checkpoint_dir=ckpt, resume=resume, progress=False)
+                      score_fn=selection_score(task, select), loss_fn=loss_fn, sampler=sampler,
+                      frontend=frontend, checkpoint_dir=ckpt, resume=resume, progress=False,
+                      callbacks=[snapshots] if snapshots is not None else ())
     if res.resumed_from_epoch:
         ctx.note(f"{model} ({plan.name}), strategy {strategy}, seed {seed}: resumed from its checkpoint after epoch "
                  f"{res.resumed_from_epoch} ({ckpt.name}: same data, settings and model code); --no-resume retrains")
@@ -447,4 +547,10 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     probs = {s: trainer.predict(net, datasets[s], task=task, frontend=frontend, batch_size=tc.batch_size)
              for s in ("valid", "test") if s in datasets}
     curves = res.curves().reset_index()[["epoch", "train_loss", "valid_score"]]
-    return probs, {"curves": curves, "best_epoch": res.best_epoch, "input": plan.name}
+    info = {"curves": curves, "best_epoch": res.best_epoch, "input": plan.name}
+    if snapshots is not None and "test" in datasets and distributed.is_main():
+        info["gallery"] = gallery_data(net, snapshots, datasets["test"], frontend, probs["test"], ctx.targets["test"],
+                                       ctx.splits["test"], task, ctx.classes, cfg.gallery, res.best_epoch,
+                                       seconds_per_frame=plan.hop_length / plan.sr if plan.hop_length else None,
+                                       batch_size=tc.batch_size)
+    return probs, info

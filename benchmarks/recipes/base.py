@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from benchmarks.config import RunConfig
+from benchmarks.families import family_of
 from features.errors import ConfigError
 
 # RunConfig fields a user may set on a recipe run without changing what is reproduced: where the data,
@@ -24,9 +25,14 @@ INFRASTRUCTURE = frozenset({
     "fig_format", "dpi", "tex_metrics", "track", "track_uri", "analysis", "gallery", "no_torch",
 })
 
+# Dataset options that say where the files are, not which: applied without a deviation.
+DATA_LOCATION = frozenset({"audio_dir", "quality"})
+
 # --smoke: the smallest budget that exercises every stage of a recipe end to end (any fixture of the
 # dataset's layout; a model's input longer than the fixture's clips is zero-padded and said so).
-SMOKE = {"epochs": 1, "batch_size": 4, "seeds": (0,), "train_options": (("patience", None),)}
+SMOKE = {"epochs": 1, "batch_size": 4, "seeds": (0,), "allow_padding": True,
+         "train_options": (("patience", None), ("n_eval_chunks", 2))}
+DEEP_SMOKE = frozenset({"epochs", "batch_size", "allow_padding", "train_options"})
 SMOKE_N_BOOT = 50
 
 
@@ -119,6 +125,15 @@ class Recipe:
         values: dict[str, object] = {**self.settings, **variant.settings, **group.settings}
         notes = []
         for key, value in given.items():
+            if key == "dataset_options":  # merged key by key: the recipe's options, the user's on top
+                mine = dict(values.get("dataset_options", ()))
+                for k, v in dict(value).items():
+                    if k not in DATA_LOCATION and str(mine.get(k)) != str(v):
+                        was = f" (the recipe: {mine[k]})" if k in mine else ""
+                        notes.append(f"--dataset-option {k}={v} given on the command line{was}")
+                    mine[k] = v
+                values["dataset_options"] = tuple(sorted(mine.items()))
+                continue
             if key in INFRASTRUCTURE or key not in {f.name for f in dataclasses.fields(RunConfig)}:
                 values[key] = value
                 continue
@@ -128,10 +143,12 @@ class Recipe:
             elif key not in values:
                 notes.append(f"--{key.replace('_', '-')} {_show(value)} given on the command line")
             values[key] = value
-        if smoke:
-            values.update(SMOKE)
-            notes.append("--smoke: 1 epoch, batch 4, one seed, no early stopping: checks that the recipe runs "
-                         "end to end; its numbers say nothing about the study")
+        if smoke:  # the deep budget only where the group has a deep model (else "has no effect" refuses it)
+            deep = any(family_of(m) == "deep" for m in values.get("models", ()))
+            values.update({k: v for k, v in SMOKE.items() if deep or k not in DEEP_SMOKE})
+            notes.append("--smoke: 1 epoch, batch 4, one seed, 2 evaluation chunks, no early stopping, clips padded to "
+                         "every model's input: checks that the recipe runs end to end; its numbers say nothing about "
+                         "the study")
         try:
             return RunConfig(**values), notes
         except TypeError as e:  # pragma: no cover - check() catches unknown fields first

@@ -72,16 +72,36 @@ def model_colors(run: RunData) -> dict[tuple, tuple]:
 def heatmap(ax, mat: np.ndarray, rows: Sequence[str], cols: Sequence[str], annot=None, vmin=0.0, vmax=1.0,
             cmap="Blues", fontsize=8, cbar_label: str | None = None, na_text: str | None = "n/a",
             square: bool = True, annot_fontsize: float | None = None):
-    """Draw `mat` on `ax` with seaborn: labelled rows and columns, optional text per cell (`annot`, strings),
-    a colour bar labelled `cbar_label` (none when None), undefined (NaN) cells grey with `na_text`.
+    """Draw `mat` on `ax` as a seaborn-style heatmap: labelled rows and columns, optional text per cell (`annot`,
+    strings), a colour bar labelled `cbar_label` (none when None), undefined (NaN) cells grey with `na_text`.
     Returns the colour mesh (for a colour bar shared by several axes)."""
     mat = np.asarray(mat, dtype=np.float64)
     ax.set_facecolor(NA_COLOR)
-    sns.heatmap(mat, ax=ax, cmap=cmap, vmin=vmin, vmax=vmax, square=square, linewidths=0.4, linecolor="white",
-                annot=np.asarray(annot, dtype=object) if annot is not None else False, fmt="",
-                annot_kws={"fontsize": annot_fontsize or max(5, fontsize - 1)}, xticklabels=list(cols),
-                yticklabels=list(rows),
-                cbar=cbar_label is not None, cbar_kws={"label": cbar_label, "shrink": 0.8} if cbar_label else None)
+    # seaborn's look (white cell borders, ticks at cell centres, first row on top, an optional colour bar),
+    # drawn with pcolormesh: sns.heatmap draws the whole figure once per call to check its tick labels,
+    # which made a figure of many small heatmaps (the per-label 2x2 grid) quadratic in their number.
+    mesh = ax.pcolormesh(np.ma.masked_invalid(mat), cmap=cmap, vmin=vmin, vmax=vmax, edgecolors="white",
+                         linewidth=0.4)
+    ax.set_xlim(0, mat.shape[1])
+    ax.set_ylim(mat.shape[0], 0)
+    if square:
+        ax.set_aspect("equal")
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xticks(np.arange(mat.shape[1]) + 0.5)
+    ax.set_yticks(np.arange(mat.shape[0]) + 0.5)
+    if cbar_label is not None:
+        cb = ax.figure.colorbar(mesh, ax=ax, shrink=0.8)
+        cb.set_label(cbar_label)
+        cb.outline.set_visible(False)
+    if annot is not None:
+        colors = mesh.cmap(mesh.norm(np.nan_to_num(mat, nan=vmin)))
+        lum = colors[..., :3] @ np.array([0.299, 0.587, 0.114])
+        size = annot_fontsize or max(5, fontsize - 1)
+        for (i, j), text in np.ndenumerate(np.asarray(annot, dtype=object)):
+            if text not in (None, "") and np.isfinite(mat[i, j]):
+                ax.text(j + 0.5, i + 0.5, str(text), ha="center", va="center", fontsize=size,
+                        color="white" if lum[i, j] < 0.408 else "#262626")
     ax.set_xticklabels(list(cols), rotation=45, ha="right", rotation_mode="anchor", fontsize=fontsize)
     ax.set_yticklabels(list(rows), rotation=0, fontsize=fontsize)
     ax.tick_params(length=0)
@@ -89,7 +109,7 @@ def heatmap(ax, mat: np.ndarray, rows: Sequence[str], cols: Sequence[str], annot
         for i, j in zip(*np.nonzero(~np.isfinite(mat)), strict=True):
             ax.text(j + 0.5, i + 0.5, na_text, ha="center", va="center", fontsize=max(5, fontsize - 2),
                     color="#555555")
-    return ax.collections[0]
+    return mesh
 
 
 def _recall(cm: np.ndarray) -> np.ndarray:

@@ -12,11 +12,13 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import metrics as M
+from benchmarks.report.analysis import section_analysis
 from benchmarks.report.base import Section, SectionFn, ranked_keys, split_predictions, unique_truth
 from benchmarks.report.class_bars import recall_bars
 from benchmarks.report.crossval import section_crossval
 from benchmarks.report.curves import section_curves
 from benchmarks.report.figures import confusion_figure, confusion_grid, img
+from benchmarks.report.gallery import section_gallery
 from benchmarks.report.load import RunData
 from benchmarks.report.study import section_study
 from benchmarks.report.tables import (
@@ -311,6 +313,8 @@ SECTIONS: list[SectionFn] = [
     section_per_class,
     section_confusion,
     section_tagging,
+    section_analysis,  # None without the run folder's analysis/
+    section_gallery,  # None without gallery/
     section_curves,
     section_timings,
     section_skipped,

@@ -113,6 +113,15 @@ def same_conv2d(cin: int, cout: int, kernel: Size2) -> nn.Module:
     return nn.Sequential(nn.ZeroPad2d(pad), nn.Conv2d(cin, cout, (kf, kt)))
 
 
+def same_conv1d(cin: int, cout: int, kernel: int, *, stride: int = 1, padding: int | None = None) -> nn.Module:
+    """1-D convolution; with padding None a stride-1 one keeps the length ("same"): odd kernels pad
+    kernel // 2 on both sides, even kernels (k1c2's 4) one more step after, as Keras' `padding="same"`.
+    Weight shape (cout, cin, kernel), with a bias."""
+    if padding is not None or kernel % 2:
+        return nn.Conv1d(cin, cout, kernel, stride=stride, padding=kernel // 2 if padding is None else padding)
+    return nn.Sequential(nn.ConstantPad1d(((kernel - 1) // 2, kernel // 2), 0.0), nn.Conv1d(cin, cout, kernel))
+
+
 class ConvBlock2d(nn.Sequential):
     """conv -> BN -> activation -> max-pool -> dropout, the block most mel CNNs are made of.
 
@@ -146,7 +155,7 @@ class ConvBlock2d(nn.Sequential):
 
 
 class ConvBlock1d(nn.Sequential):
-    """conv1d (odd kernel, "same" padding) -> BN -> activation -> max-pool -> dropout.
+    """conv1d ("same" padding, see `same_conv1d`) -> BN -> activation -> max-pool -> dropout.
 
     `bn_after_pool=True` gives conv -> activation -> pool -> BN. pool 1 means no pooling.
     x: (batch, cin, time) -> (batch, cout, time // pool).
@@ -165,8 +174,9 @@ class ConvBlock1d(nn.Sequential):
         dropout: float = 0.0,
         bn_after_pool: bool = False,
     ):
-        pad = kernel // 2 if padding is None else padding
-        layers: list[nn.Module] = [nn.Conv1d(cin, cout, kernel, stride=stride, padding=pad)]
+        if padding is None and stride != 1:
+            padding = kernel // 2
+        layers: list[nn.Module] = [same_conv1d(cin, cout, kernel, stride=stride, padding=padding)]
         if not bn_after_pool:
             layers.append(nn.BatchNorm1d(cout))
         layers.append(make_activation(activation))
@@ -246,6 +256,11 @@ class ZooModel(nn.Module):
             raise ConfigError(f"min_frames={min_frames} must be a positive int")
         self.min_frames = int(min_frames)
         self.n_bins = n_bins
+
+    def rnn_steps(self, length: int) -> int | None:
+        """Time steps a recurrent layer reads for an input of `length` frames (samples), or None when
+        the model has no recurrent layer. Recurrent models override it."""
+        return None
 
     @property
     def output_layer(self) -> nn.Module:

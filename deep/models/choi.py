@@ -14,6 +14,7 @@ from deep.models.blocks import (
     ConvBlock2d,
     RecurrentSummary,
     ZooModel,
+    fit_pooled_size,
     input_norm,
     pair,
     positive_ints,
@@ -117,9 +118,14 @@ class ChoiCRNN(ZooModel):
                 for i in range(len(channels))
             )
         )
+        self.time_pools = tuple(p[1] for p in pools)
         self.rnn = RecurrentSummary(channels[-1], hidden, rnn_layers, cell)
         self.dropout = nn.Dropout(rnn_dropout)
         self.head = nn.Linear(hidden, n_classes)
+
+    def rnn_steps(self, length: int) -> int:
+        """Steps the RNN reads: `length` frames through the time pools (14 at 1366 frames, 1 at 130)."""
+        return fit_pooled_size(int(length), self.time_pools)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._as_image(x)  # (batch, 1, n_mels, time)

@@ -1,5 +1,9 @@
 """The FMA multi-label study's fully convolutional family (k2c2 and its variants, k1c2, k2c1).
 
+k1c2 is Choi et al. 2017's "1D convolution" model: the mel bands are the input channels of 1-D
+convolutions over time, so its first layer is fully connected in frequency (`FMAConvNet1d`); the
+others are 2-D (`FMAConvNet`).
+
 Built on Choi et al. 2017: blocks of conv -> BN -> ELU -> max-pool -> dropout 0.2, then a 1x1
 convolution to the classes and global average pooling. Designed for 128 mel bands x 3000 frames
 (30 s at 32 kHz, hop 320). The 1x1 head before the pooling makes `class_maps` a direct class
@@ -13,7 +17,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from deep.models.blocks import ConvBlock2d, ZooModel, input_norm, pair, positive_ints, product
+from deep.models.blocks import ConvBlock1d, ConvBlock2d, ZooModel, input_norm, pair, positive_ints, product
 from features.errors import ConfigError
 
 K2C2_CHANNELS = (64, 128, 128, 256, 256)
@@ -89,3 +93,55 @@ class FMAConvNet(ZooModel):
         x = self.features(x)  # (batch, C, freq', time')
         x = self.head(x)  # (batch, n_classes, freq', time')
         return x.mean(dim=(2, 3))  # (batch, n_classes) logits
+
+
+class FMAConvNet1d(ZooModel):
+    """k1c2: conv1d (mel bands as input channels, kernel 4 over time, "same") -> BN -> ELU -> max-pool
+    -> dropout blocks, a 1x1 conv head and global average pooling over time.
+
+    The first layer sees every band at once (frequency fully connected), later ones the previous
+    widths; so it is bound to `n_mels`. pools: time max-pool per block, ints or (1, t) pairs as
+    the study writes them. Minimum input: the product of the pools (1280 frames).
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        n_mels: int = 128,
+        *,
+        channels: Sequence[int] = K1C2_CHANNELS,
+        kernel: int = 4,
+        pools: Sequence[int | tuple[int, int]] = K1C2_POOLS,
+        dropout: float = 0.2,
+        activation: str = "elu",
+        input_bn: bool = True,
+    ):
+        channels = positive_ints("channels", channels)
+        pools = tuple(p if isinstance(p, int) else pair(p)[1] for p in pools)
+        if len(channels) != len(pools):
+            raise ConfigError(f"channels={channels} and pools={pools} must have the same length")
+        super().__init__(min_frames=product(pools), n_bins=n_mels)
+        self.input_bn = input_norm(input_bn)
+        widths = (n_mels, *channels)
+        self.blocks = nn.Sequential(
+            *(
+                ConvBlock1d(widths[i], widths[i + 1], kernel, pools[i], activation=activation, dropout=dropout)
+                for i in range(len(channels))
+            )
+        )
+        self.head = nn.Conv1d(channels[-1], n_classes, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, C, time / 1280)."""
+        x = self._as_image(x)  # (batch, 1, n_mels, time)
+        x = self.input_bn(x).squeeze(1)  # (batch, n_mels, time)
+        return self.blocks(x)  # (batch, C, time'), (batch, 256, 2) at 128 x 3000
+
+    def class_maps(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-class evidence before pooling: (batch, n_classes, time'); its mean is the logit."""
+        return self.head(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)  # (batch, C, time')
+        x = self.head(x)  # (batch, n_classes, time')
+        return x.mean(dim=-1)  # (batch, n_classes) logits

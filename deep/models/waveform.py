@@ -110,6 +110,10 @@ class ChunkCRNN(ZooModel):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, n_classes)
 
+    def rnn_steps(self, length: int) -> int:
+        """Steps the RNN reads: whole chunks in `length` (frames or samples)."""
+        return int(length) // self.chunk
+
     def _chunks(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, channels, length) -> (batch, n_chunks, channels, chunk)."""
         return x.unfold(-1, self.chunk, self.chunk).transpose(1, 2)

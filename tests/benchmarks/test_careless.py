@@ -73,7 +73,8 @@ def test_clips_shorter_than_asked_are_said_in_the_notes(pinned_folder, tmp_path)
                             cache_dir=str(tmp_path / "c")))
     notes = json.loads((run_dir / "config.json").read_text())["notes"]
     assert any("12 of 12 tracks are shorter than the 2-s excerpts" in n for n in notes), notes
-    assert any(n.startswith("small-cnn: 12 of 12 tracks are shorter than its training chunk") for n in notes), notes
+    assert any(n.startswith("small-cnn: its input of 130 frames (3.0 s) is longer than the clips") and
+               "padded with silence" in n for n in notes), notes  # padded, never looped
 
 
 def test_a_config_setting_for_an_absent_family_stops_the_run(tmp_path, capsys):

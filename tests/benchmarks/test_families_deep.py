@@ -16,13 +16,16 @@ from benchmarks.families.deep import (
     chunk_length,
     eval_chunks,
     input_frontend,
+    input_name,
     input_plan,
+    padding_notes,
     spec_config,
     train_config,
 )
 from benchmarks.run import main, run
 from deep.frontend import FRONTENDS
 from deep.models import DEEP_MODELS
+from features.errors import ConfigError
 
 SR = 22050
 CLASSES = 3
@@ -69,7 +72,7 @@ def inputs_of(run_dir) -> dict[str, str]:
 
 
 def test_waveform_model_runs_and_a_corrupt_file_is_skipped_at_the_waveform_stage(tmp_path, music):
-    run_dir = run(cfg_for(tmp_path, music, models=("chunk-crnn",)))
+    run_dir = run(cfg_for(tmp_path, music, models=("chunk-crnn",), chunk_s=1.5))  # 5 chunks for its GRU
     assert inputs_of(run_dir) == {"chunk-crnn": "waveform"}
     m = pd.read_csv(run_dir / "metrics.csv")
     assert set(m["split"]) == {"valid", "test"} and set(m["family"]) == {"deep"}
@@ -84,7 +87,7 @@ def test_waveform_model_runs_and_a_corrupt_file_is_skipped_at_the_waveform_stage
 
 def test_stft_run_mixes_three_inputs_on_the_same_tracks(tmp_path, music):
     run_dir = run(cfg_for(tmp_path, music, models=("small-cnn", "cnn3-mfcc", "chunk-crnn", "lr"),
-                          deep_input="stft"))
+                          deep_input="stft", chunk_s=1.5))
     assert inputs_of(run_dir) == {"small-cnn": "stft", "cnn3-mfcc": "mfcc", "chunk-crnn": "waveform",
                                   "lr": "features:all"}
     pred = pd.read_csv(run_dir / "predictions.csv")
@@ -94,6 +97,9 @@ def test_stft_run_mixes_three_inputs_on_the_same_tracks(tmp_path, music):
     notes = json.loads((run_dir / "config.json").read_text())["notes"]
     assert any("cnn3-mfcc takes mfcc input" in n for n in notes)
     assert any("chunk-crnn takes waveform input" in n for n in notes)
+    # CNN-3's 80-frame minimum (1.8 s) is longer than the 1.5-s clips: padded, and the note says so
+    assert any(n.startswith("cnn3-mfcc: its input of 80 frames (1.9 s) is longer than the clips (65 frames")
+               for n in notes), notes
 
 
 @pytest.mark.parametrize("deep_input", ["mfcc", "cqt", "mel+cqt"])
@@ -160,8 +166,9 @@ def test_waveform_models_and_their_rates_per_profile():
     assert chunk_length(paper, DEEP_MODELS["samplecnn"], input_plan(paper, DEEP_MODELS["samplecnn"])) == 3**10
     assert chunk_length(paper, DEEP_MODELS["chunk-crnn"], input_plan(paper, DEEP_MODELS["chunk-crnn"])) == 465600
     assert chunk_length(quick, DEEP_MODELS["samplecnn"], input_plan(quick, DEEP_MODELS["samplecnn"])) == 66150
-    # mel models under paper: the paper's excerpt (k2c2 30 s = 1292 frames at hop 512; CNN-3 3 s = 130)
-    assert chunk_length(paper, DEEP_MODELS["k2c2"], input_plan(paper, DEEP_MODELS["k2c2"])) == 1 + 661500 // 512
+    # mel models under paper: the paper's excerpt at its own front-end (k2c2 30 s = 3001 frames at 32 kHz, hop
+    # 320; CNN-3 3 s = 130 at 22,050 Hz, hop 512)
+    assert chunk_length(paper, DEEP_MODELS["k2c2"], input_plan(paper, DEEP_MODELS["k2c2"])) == 1 + 960000 // 320
     assert chunk_length(paper, DEEP_MODELS["cnn3"], input_plan(paper, DEEP_MODELS["cnn3"])) == 130
 
 
@@ -187,3 +194,72 @@ def test_eval_chunks_cover_the_longest_track_at_most_the_profile_count():
     assert eval_chunks(store, ["a", "b"], 130, 8) == 8
     assert eval_chunks(store, ["b"], 130, 8) == 5  # ceil(600 / 130)
     assert eval_chunks(store, ["a", "b"], 1292, 8) == 1  # a 30-s chunk of a 30-s track: once
+
+
+def test_paper_profile_gives_each_model_its_front_end_and_names_it():
+    quick, paper = RunConfig(), RunConfig(profile="paper")
+    won = input_plan(paper, DEEP_MODELS["shortchunk"])
+    assert (won.sr, won.hop_length, won.n_bins, won.spec.n_fft, won.spec.fmax, won.spec.htk, won.spec.norm,
+            won.spec.pad_mode) == (16000, 256, 128, 512, 8000.0, True, None, "reflect")
+    assert input_name(paper, "shortchunk") == "mel@16k-512/256-128htk"
+    assert input_name(paper, "k2c2") == "mel@32k-800/320-128"
+    assert input_name(paper, "cnn3") == "mel" and input_name(paper, "cnn3-mfcc") == "mfcc"  # = the run's
+    assert {input_name(quick, m) for m in ("shortchunk", "k2c2", "cnn3")} == {"mel"}  # quick: one shared
+    # spec_options still override: under quick the shared settings, under paper the model's front-end
+    opts = RunConfig(profile="paper", spec_options=(("top_db", 80.0),))
+    assert input_plan(opts, DEEP_MODELS["k2c2"]).spec == DEEP_MODELS["k2c2"].frontend.spec_config(top_db=80.0)
+
+
+def test_checkpoint_identity_holds_the_models_own_front_end(tmp_path):
+    from types import SimpleNamespace
+
+    from benchmarks.families.deep import checkpoint_dir
+
+    ctx = SimpleNamespace(classes=["a", "b"], splits={}, paths={}, targets={}, root=None)  # what learned_from reads
+    names = set()
+    for profile, spec_options in (("paper", ()), ("paper", (("n_mels", 64),)), ("quick", ())):
+        cfg = RunConfig(profile=profile, cache_dir=str(tmp_path), spec_options=spec_options)
+        plan = input_plan(cfg, DEEP_MODELS["k2c2"])
+        tc = train_config(cfg, 0, 3001, "k2c2")
+        names.add(checkpoint_dir(cfg, ctx, "k2c2", "none", 0, tc, plan).name)
+    assert len(names) == 3 and all("-k2c2-mel-none-s0-" in n for n in names)  # no "/" of the label in a name
+
+
+def test_one_log_mel_cache_per_distinct_front_end(tmp_path, music):
+    from benchmarks.families.deep import DeepInputs, input_store
+    from benchmarks.prepare import load_dataset
+
+    cfg = cfg_for(tmp_path, music, profile="paper", models=("fcn1d-3", "fcn2d-3", "shortchunk"))
+    table = load_dataset(cfg).table
+    inputs = input_store(cfg, table)
+    assert isinstance(inputs, DeepInputs) and len(inputs.mels) == 2  # the two FCNs share study 002's front-end
+    assert len(list((tmp_path / "cache" / "mel").rglob("config.json"))) == 2
+    hp, won = (input_plan(cfg, DEEP_MODELS[m]) for m in ("fcn2d-3", "shortchunk"))
+    assert inputs.source(hp).config == hp.spec and inputs.source(won).config == won.spec
+    # k2c2's 1280-frame minimum (12.8 s at 32 kHz, hop 320) on these 1.5-s clips: refused before training
+    with pytest.raises(ConfigError, match=r"k2c2: its input of 1280 frames \(12.8 s\) is longer than the clips"):
+        input_store(cfg_for(tmp_path, music, profile="paper", models=("k2c2",)), table)
+    tid = table["track_id"].iloc[1]
+    assert inputs.source(won)[tid].shape == (128, 1 + round(1.5 * 16000) // 256)
+    with pytest.raises(ConfigError, match="several|2 log-mel stores"):
+        _ = inputs.mel
+
+
+def test_padding_is_noted_or_refused_with_both_lengths():
+    plan = input_plan(RunConfig(), DEEP_MODELS["k2c1"])  # quick: hop 512 at 22,050 Hz
+    clips = np.full(10, 1 + 661500 // 512)  # 30-s clips: 1292 frames
+    (note,) = padding_notes("k2c1", 2000, clips, plan)  # k2c1's minimum: 2000 frames = 46.4 s
+    assert note.startswith("k2c1: its input of 2000 frames (46.4 s) is longer than the clips (1292 frames, 30.0 s")
+    with pytest.raises(ConfigError, match=r"k2c1: its input of 2000 frames .* clips \(900 frames"):
+        padding_notes("k2c1", 2000, np.full(10, 900), plan)  # 55 % padding: refused
+    (run_chunk,) = padding_notes("k2c1", 2000, np.full(10, 900), plan, own=False)  # the run chose it: padded
+    assert "(the run's chunk length)" in run_chunk and "55%" in run_chunk
+    assert padding_notes("k2c1", 1000, clips, plan) == []
+    (few,) = padding_notes("k2c1", 1000, np.array([1292, 1292, 500]), plan)
+    assert "1 of 3 tracks" in few and "never looped" in few
+
+
+def test_a_recurrent_layer_with_fewer_than_four_steps_is_refused(tmp_path, music):
+    # quick: 3-s chunks are 130 frames; the CRNN's time pools (2, 3, 4, 4) leave its GRU 1 step
+    with pytest.raises(ConfigError, match=r"crnn: a chunk of 130 frames leaves its recurrent layer 1 time step"):
+        run(cfg_for(tmp_path, music, models=("crnn",), chunk_s=3.0))

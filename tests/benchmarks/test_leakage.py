@@ -114,7 +114,7 @@ def test_fitted_steps_see_training_tracks_only(dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(sampler_cls, "fit_resample", sampler)
     cfg = RunConfig(dataset=dataset, data_dir=str(root), dataset_options=options, models=("lr",),
                     strategies=("none", strategy), out=str(tmp_path / "out"), run_id="r", n_jobs=1,
-                    cache_dir=str(tmp_path / "cache"))
+                    cache_dir=str(tmp_path / "cache"), analysis=True)  # the dataset analysis fits models too
     run_dir = run(cfg)
     conf = json.loads((run_dir / "config.json").read_text())
     # The split itself: no group in two splits (the loader checks it on load; checked again here).
@@ -127,8 +127,9 @@ def test_fitted_steps_see_training_tracks_only(dataset, tmp_path, monkeypatch):
     ids = {s: sorted(set(table.loc[table["split"] == s, "track_id"]) & set(feats.index)) for s in SPLITS}
     assert all(ids.values()) and conf["n_tracks"] == {s: len(v) for s, v in ids.items()}
     raw = feats.to_numpy(dtype=np.float64)
-    # One scaler fit per strategy, on exactly the training tracks, each once.
-    assert len(seen["scaler"]) == 2
+    # One scaler fit per strategy, then the dataset analysis's two (lr refit for its feature importances, and
+    # the standardization of its embedding plots): every one on exactly the training tracks, each once.
+    assert len(seen["scaler"]) == 2 + 2
     for X, _ in seen["scaler"]:
         assert sorted(identify(X, raw, feats.index, tol=0.0)) == ids["train"]
     # The sampler resamples the training tracks, each once, and nothing else.

@@ -1,5 +1,6 @@
 """The runner end to end on fixtures in real layouts, its command line, and its leakage guarantees."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -141,7 +142,7 @@ def test_no_test_track_reaches_scaler_sampler_or_estimator(gtzan_fixture, tmp_pa
     monkeypatch.setattr(RandomOverSampler, "fit_resample", sampler_fit)
     monkeypatch.setattr(LogisticRegression, "fit", lr_fit)
     cfg = cfg_for(tmp_path, dataset="gtzan", data_dir=str(gtzan_fixture), models=("lr",), strategies=("ros",),
-                  excerpts=0.5, tune=True)
+                  excerpts=0.5, tune=True, analysis=True)  # the dataset analysis fits a scaler and models too
     run_dir = run(cfg)
     pred = pd.read_csv(run_dir / "predictions.csv")
     from benchmarks.datasets import get_dataset
@@ -160,7 +161,12 @@ def test_no_test_track_reaches_scaler_sampler_or_estimator(gtzan_fixture, tmp_pa
     def same_rows(X, rows):  # (rows of X, rows): which excerpt each row of X is, to rtol 1e-6
         return (np.abs(X[:, None, :] - rows[None, :, :]) <= 1e-6 * np.abs(rows[None, :, :]) + 1e-9).all(-1)
 
-    for X in seen["scaler"]:
+    # The dataset analysis standardizes its embedding plots on the training tracks' mean feature vectors.
+    train_means = feats[tids.isin(train_ids)].groupby(level=0, sort=True).mean().to_numpy()
+    analysis_fits = [X for X in seen["scaler"] if len(X) == len(train_means)
+                     and (same_rows(X, train_means).sum(axis=1) == 1).all()]
+    assert len(analysis_fits) == 1
+    for X in [X for X in seen["scaler"] if not any(X is a for a in analysis_fits)]:
         # Exactly the training excerpts, each once, and no held-out excerpt.
         match = same_rows(X, train_rows)
         assert (match.sum(axis=1) == 1).all() and (match.sum(axis=0) == 1).all()
@@ -245,3 +251,24 @@ def test_spectrogram_cache_larger_than_free_disk_is_refused(gtzan_fixture, tmp_p
     err = capsys.readouterr().err
     assert code == 2 and "GiB" in err and "--cache-dir" in err
     assert not (tmp_path / "cache").exists()  # nothing was computed
+
+
+def test_the_command_line_adds_the_analysis_and_the_gallery(gtzan_fixture, tmp_path, capsys):
+    """A run from the command line gets analysis/ and gallery/ and their report sections; a RunConfig built in
+    Python has neither unless it asks (the Python default is the lean run)."""
+    args = ["--dataset", "gtzan", "--data-dir", str(gtzan_fixture), "--models", "lr,small-cnn", "--epochs", "2",
+            "--out", str(tmp_path), "--n-jobs", "1", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*args, "--run-id", "cli"]) == 0
+    run_dir = tmp_path / "gtzan" / "cli"
+    cfg = json.loads((run_dir / "config.json").read_text())
+    assert cfg["analysis"] is True and cfg["gallery"] == 8
+    assert (run_dir / "analysis" / "class_counts.csv").is_file()
+    assert (run_dir / "analysis" / "mel_profiles.npz").is_file()
+    gallery = pd.read_csv(run_dir / "gallery" / "gallery.csv")
+    assert set(gallery["model"]) == {"small-cnn"} and 0 < gallery["track_id"].nunique() <= 8
+    page = (run_dir / "report.html").read_text()
+    assert 'id="analysis"' in page and 'id="gallery"' in page
+    assert main([*args, "--run-id", "lean", "--no-analysis", "--gallery", "0"]) == 0
+    assert not (tmp_path / "gtzan" / "lean" / "analysis").exists()
+    assert not (tmp_path / "gtzan" / "lean" / "gallery").exists()
+    assert RunConfig().analysis is False and RunConfig().gallery == 0

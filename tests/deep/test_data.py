@@ -86,16 +86,15 @@ def test_random_chunks_are_slices_converted_to_float32_per_chunk():
         assert np.allclose(x.numpy()[0] - 1000 * t, np.arange(start, start + 16), atol=0.5)
 
 
-def test_short_tracks_are_wrapped_or_padded():
+def test_short_tracks_are_padded_with_silence_never_looped():
     store = {"a": np.arange(5, dtype=np.float16)[None, :].repeat(3, 0), "b": np.ones((3, 40), np.float16)}
-    wrap = ChunkDataset(store, ["a", "b"], np.array([0, 1]), 12, mode="eval", n_eval_chunks=2)
-    x, _, _ = wrap[0]
+    ds = ChunkDataset(store, ["a", "b"], np.array([0, 1]), 12, mode="eval", n_eval_chunks=2)
+    x, _, _ = ds[0]
     assert x.shape == (3, 12)
-    assert x[0].tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]
-    assert torch.equal(wrap[1][0], x)  # every chunk of a short track is the same padded track
-    const = wrap.with_mode("eval", pad="constant")
-    x, _, _ = const[0]
-    assert x[0].tolist() == [0, 1, 2, 3, 4] + [-100.0] * 7
+    assert x[0].tolist() == [0, 1, 2, 3, 4] + [-100.0] * 7  # 10 * log10(1e-10): silence, not 0 dB
+    assert torch.equal(ds[1][0], x)  # every chunk of a short track is the same padded track
+    with pytest.raises(ConfigError, match="never looped"):
+        ds.with_mode("eval", pad="wrap")
     rand = ChunkDataset(store, ["a", "b"], np.array([0, 1]), 12, pad="constant", pad_value=-80.0)
     assert rand.locate((0, 3, 1)) == (0, 0)
     assert rand[(0, 3, 1)][0][0, 5:].eq(-80.0).all()

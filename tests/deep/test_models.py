@@ -191,9 +191,9 @@ def _narrow(name: str, **kw) -> ZooModel:
         ("cnn3", {"n_mels": 128}, (1, 128, 130), (32, 8, 1)),
         ("cnn5", {"n_mels": 128}, (1, 128, 130), (64, 1, 1)),
         ("cnn3-mfcc", {}, (1, 20, 130), (32, 1)),
-        # FMA study: 128 x 3000 -> 1 x 2 (k2c2), 128 x 2 (k1c2 keeps every band), 1 x 1 (k2c1)
+        # FMA study: 128 x 3000 -> 1 x 2 (k2c2), 2 steps (k1c2: bands are conv1d channels), 1 x 1 (k2c1)
         ("k2c2", {"n_mels": 128, "channels": (4, 4, 4, 4, 4)}, (1, 128, 3000), (4, 1, 2)),
-        ("k1c2", {"n_mels": 128, "channels": (4, 4, 4, 4)}, (1, 128, 3000), (4, 128, 2)),
+        ("k1c2", {"n_mels": 128, "channels": (4, 4, 4, 4)}, (1, 128, 3000), (4, 2)),
         ("k2c1", {"n_mels": 128, "channels": (4, 4, 4, 4, 4)}, (1, 128, 3000), (4, 1, 1)),
         # Won et al. 2020: 128 x 231 (3.69 s at 16 kHz, hop 256) -> 1 x 1
         ("shortchunk", {"n_channels": 4}, (1, 128, 231), (16, 1, 1)),
