@@ -62,8 +62,12 @@ class ChunkDataset(Dataset):
     targets: int class indices (n_tracks,) for single-label, or multi-hot (n_tracks, n_classes).
     chunk_frames: chunk length along the last axis (frames for spectrograms, samples for waveforms).
     mode: "random" (training: ``chunks_per_track`` random chunks per track and epoch, len = n_tracks *
-        chunks_per_track) or "eval" (``n_eval_chunks`` evenly spaced chunks per track, len = n_tracks *
-        n_eval_chunks, item i is chunk i % n_eval_chunks of track i // n_eval_chunks).
+        chunks_per_track), "eval" (``n_eval_chunks`` evenly spaced chunks per track, len = n_tracks *
+        n_eval_chunks, item i is chunk i % n_eval_chunks of track i // n_eval_chunks) or "excerpts"
+        (training on every fixed excerpt of every track, as the GTZAN study's multiframe data: 1 + round((frames
+        - chunk_frames) / hop) excerpts with hop = chunk_frames * (1 - excerpt_overlap), spread evenly from the
+        track's start to its end (`chunk_starts`), len = their total; overlap 0: 10 excerpts of 3 s per 30-s
+        track, 0.5: 19, as the study counts them).
     pad: how a track shorter than a chunk is lengthened: "constant", the only mode, appends ``pad_value``
         after its end (tracks are never looped). pad_value: None (default) takes the store's value of
         silence, ``store.config.floor()`` for a `features.spectrogram.MelStore` (-100 dB: 10 * log10 of the
@@ -92,15 +96,18 @@ class ChunkDataset(Dataset):
         targets: np.ndarray,
         chunk_frames: int,
         *,
-        mode: Literal["random", "eval"] = "random",
+        mode: Literal["random", "eval", "excerpts"] = "random",
         n_eval_chunks: int = 8,
         chunks_per_track: int = 1,
+        excerpt_overlap: float = 0.0,
         pad: Literal["constant"] = "constant",
         pad_value: float | None = None,
         seed: int = 0,
     ):
-        if mode not in ("random", "eval"):
-            raise ConfigError(f"mode={mode!r} must be 'random' or 'eval'")
+        if mode not in ("random", "eval", "excerpts"):
+            raise ConfigError(f"mode={mode!r} must be 'random', 'eval' or 'excerpts'")
+        if not 0.0 <= float(excerpt_overlap) < 1.0:
+            raise ConfigError(f"excerpt_overlap={excerpt_overlap!r} must lie in [0, 1)")
         if pad != "constant":
             raise ConfigError(f"pad={pad!r} must be 'constant': short tracks are padded with silence, never looped")
         if pad_value is None:
@@ -126,6 +133,7 @@ class ChunkDataset(Dataset):
         self.mode = mode
         self.n_eval_chunks = int(n_eval_chunks)
         self.chunks_per_track = int(chunks_per_track)
+        self.excerpt_overlap = float(excerpt_overlap)
         self.pad, self.pad_value = pad, float(pad_value)
         self.seed = int(seed)
         self.epoch = 0
@@ -133,6 +141,7 @@ class ChunkDataset(Dataset):
         if np.any(self._lengths == 0):
             empty = [t for t, n in zip(self.track_ids, self._lengths, strict=True) if n == 0]
             raise DatasetError(f"{len(empty)} tracks have empty arrays, e.g. {empty[:5]}")
+        self._excerpts = self._excerpt_index() if mode == "excerpts" else None
         n_short = int(np.sum(self._lengths < self.chunk_frames))
         if n_short:
             logger.info("%d of %d tracks are shorter than a chunk of %d and are padded (%s)",
@@ -153,7 +162,25 @@ class ChunkDataset(Dataset):
         """Length of each track along the time axis, shape (n_tracks,)."""
         return self._lengths.copy()
 
+    def _excerpt_index(self) -> np.ndarray:
+        """(n_excerpts, 2) int64 rows (track position, start frame) of every fixed excerpt, track by track."""
+        hop = self.chunk_frames * (1.0 - self.excerpt_overlap)
+        rows = []
+        for t, n in enumerate(self._lengths):
+            room = max(int(n) - self.chunk_frames, 0)
+            # the excerpt count nearest the asked hop, spread evenly from the start to the end of the track
+            for start in chunk_starts(int(n), self.chunk_frames, 1 + int(round(room / hop))):
+                rows.append((t, int(start)))
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+    @property
+    def excerpt_tracks(self) -> np.ndarray | None:
+        """excerpts mode: the track position of each item (n_items,), else None."""
+        return None if self._excerpts is None else self._excerpts[:, 0].copy()
+
     def __len__(self) -> int:
+        if self._excerpts is not None:
+            return len(self._excerpts)
         per_track = self.chunks_per_track if self.mode == "random" else self.n_eval_chunks
         return self.n_tracks * per_track
 
@@ -166,6 +193,7 @@ class ChunkDataset(Dataset):
         kwargs = dict(
             chunk_frames=self.chunk_frames, mode=mode, n_eval_chunks=self.n_eval_chunks,
             chunks_per_track=self.chunks_per_track, pad=self.pad, pad_value=self.pad_value, seed=self.seed,
+            excerpt_overlap=self.excerpt_overlap,
         )
         kwargs.update(changes)
         return type(self)(self.store, self.track_ids, self.targets, **kwargs)
@@ -182,6 +210,9 @@ class ChunkDataset(Dataset):
             i, epoch, draw = int(key), self.epoch, -1
         if not 0 <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} items")
+        if self._excerpts is not None:
+            track, start = self._excerpts[i]
+            return int(track), int(start)
         if self.mode == "eval":
             track, k = divmod(i, self.n_eval_chunks)
             start = chunk_starts(self._lengths[track], self.chunk_frames, self.n_eval_chunks)[k]

@@ -75,6 +75,10 @@ class TrainConfig:
     optimizer: Literal["adamw-onecycle", "adam-plateau", "adam-sgd"] = "adamw-onecycle"
     plateau_factor: float = 0.1
     plateau_patience: int = 2
+    # what one training example is: "chunk" (one random chunk per track and epoch) or "excerpts" (every fixed
+    # excerpt of every track each epoch, `example_overlap` between neighbours; deep.data.ChunkDataset)
+    examples: Literal["chunk", "excerpts"] = "chunk"
+    example_overlap: float = 0.0
     phase_epochs: tuple[int, ...] = (80, 20, 20)  # adam-sgd: Adam epochs, then epochs at each SGD rate but the last
     sgd_lrs: tuple[float, ...] = (1e-3, 1e-4, 1e-5)
     sgd_momentum: float = 0.9
@@ -106,6 +110,10 @@ class TrainConfig:
                 not r > 0 for r in self.sgd_lrs):
             raise ConfigError(f"phase_epochs={self.phase_epochs} and sgd_lrs={self.sgd_lrs} must be equally long, "
                               "with positive epochs and rates")
+        if self.examples not in ("chunk", "excerpts"):
+            raise ConfigError(f"examples={self.examples!r} must be 'chunk' or 'excerpts'")
+        if not 0 <= self.example_overlap < 1:
+            raise ConfigError(f"example_overlap={self.example_overlap} must lie in [0, 1)")
         if not 0 <= self.sgd_momentum < 1:
             raise ConfigError(f"sgd_momentum={self.sgd_momentum} must lie in [0, 1)")
         if not self.lr > 0:

@@ -507,14 +507,19 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     if strat is None:
         return None
     loss_fn, sampler = strat
+    if tc.examples == "excerpts" and sampler is not None:
+        raise ConfigError(f"{model}: training on every excerpt (examples='excerpts', its study's setting) does not "
+                          f"combine with strategy {strategy}, which resamples whole tracks; use a loss strategy, or "
+                          "[train] examples = 'chunk'")
     n_threads = os.cpu_count() if cfg.n_jobs in (-1, None) else max(1, cfg.n_jobs)
     if distributed.world().distributed:  # torchrun: the host's cores shared by its processes
         n_threads = max(1, n_threads // int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
     torch.set_num_threads(n_threads)
     dataset_cls = WaveformChunkDataset if plan.source == "waveform" else ChunkDataset
     datasets = {
-        "train": dataset_cls(source, ctx.splits["train"], ctx.targets["train"], chunk_frames=chunk, mode="random",
-                             seed=seed)
+        "train": dataset_cls(source, ctx.splits["train"], ctx.targets["train"], chunk_frames=chunk,
+                             mode="excerpts" if tc.examples == "excerpts" else "random",
+                             excerpt_overlap=tc.example_overlap, seed=seed)
     }
     for s in ("valid", "test"):
         if ctx.splits.get(s):

@@ -26,9 +26,12 @@ QUICK_CHUNK_S = 3.0
 # epoch is chosen on ("score": the run's main validation score; "loss": the validation BCE / cross-entropy of
 # the track probabilities), the other keys override TrainConfig fields.
 PAPER_TRAINING = {
-    # A. GTZAN CNN study (studies/004): Adam 1e-3, reduce-on-plateau x0.1, 20 epochs, batch 128, best epoch kept.
-    # Also the fallback of the families whose training the studies do not state (studies/002's FCNs).
-    "gtzan": dict(train="paper", select="score"),
+    # A. GTZAN CNN study (studies/004): Adam 1e-3, reduce-on-plateau x0.1, 20 epochs, batch 128, best epoch kept;
+    # every 3-s excerpt of every song each epoch, 50% overlap (experiment II's 19 per song; experiment I: 10,
+    # no overlap, `[train] example_overlap = 0.0`). Also the fallback of the families whose training the
+    # studies do not state (studies/002's FCNs), there with one random chunk per track.
+    "gtzan": dict(train="paper", select="score", examples="excerpts", example_overlap=0.5),
+    "fallback": dict(train="paper", select="score"),
     # B. FMA k2c2 family (studies/000): AdamW, one-cycle, weight decay 1e-4, batch 32, 20 epochs (no early stop).
     "fma": dict(train="default", epochs=20, batch_size=32, patience=None, select="score"),
     # C. MTAT top-10 study (studies/001): Adam 1e-3, batch 16, 10 epochs, BCE.
@@ -46,9 +49,13 @@ PAPER_FAMILY = {
 }
 
 
+GTZAN_MODELS = frozenset({*(f"cnn{d}" for d in range(3, 8)), *(f"cnn{d}-mfcc" for d in range(3, 8)), "ffnn"})
+
+
 def paper_family(model: str) -> str:
-    """The PAPER_TRAINING family of a registry model (its study's training settings)."""
-    return PAPER_FAMILY.get(model, "gtzan")
+    """The PAPER_TRAINING family of a registry model (its study's training settings; "fallback": the GTZAN
+    study's optimizer and schedule for a study that states none)."""
+    return PAPER_FAMILY.get(model, "gtzan" if model in GTZAN_MODELS else "fallback")
 
 
 def profile_settings(cfg: RunConfig, model: str | None = None, spec=None) -> dict:
@@ -84,6 +91,9 @@ def selection_score(task: str, select: str):
 def budget_note(model: str, tc, steps_per_epoch: int) -> str:
     """One line for the run's notes: the fit's budget in optimizer steps and what one training example is."""
     stop = "" if tc.patience is None else f", fewer if validation stalls {tc.patience} epochs"
+    what = (f"every {tc.chunk_frames}-frame/sample excerpt of every training track per epoch, "
+            f"{tc.example_overlap:.0%} overlap" if tc.examples == "excerpts" else
+            f"random {tc.chunk_frames}-frame/sample chunks, one per training track per epoch")
     return (f"{model}: budget {tc.epochs} epochs x {steps_per_epoch} optimizer steps = {tc.epochs * steps_per_epoch} "
-            f"steps{stop} (batch {tc.batch_size} of random {tc.chunk_frames}-frame/sample chunks, one per training "
-            f"track per epoch; {tc.optimizer}, lr {tc.lr:g}, weight decay {tc.weight_decay:g})")
+            f"steps{stop} (batch {tc.batch_size} of {what}; {tc.optimizer}, lr {tc.lr:g}, weight decay "
+            f"{tc.weight_decay:g})")

@@ -145,7 +145,11 @@ class Recipe:
             values[key] = value
         if smoke:  # the deep budget only where the group has a deep model (else "has no effect" refuses it)
             deep = any(family_of(m) == "deep" for m in values.get("models", ()))
-            values.update({k: v for k, v in SMOKE.items() if deep or k not in DEEP_SMOKE})
+            smoke_values = {k: v for k, v in SMOKE.items() if deep or k not in DEEP_SMOKE}
+            if "train_options" in smoke_values:  # merged: the recipe's training settings stay
+                smoke_values["train_options"] = tuple({**dict(values.get("train_options", ())),
+                                                       **dict(smoke_values["train_options"])}.items())
+            values.update(smoke_values)
             notes.append("--smoke: 1 epoch, batch 4, one seed, 2 evaluation chunks, no early stopping, clips padded to "
                          "every model's input: checks that the recipe runs end to end; its numbers say nothing about "
                          "the study")

@@ -1,5 +1,6 @@
 """The runner's deep glue: waveform models, --deep-input representations, paper-profile settings."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -263,3 +264,31 @@ def test_a_recurrent_layer_with_fewer_than_four_steps_is_refused(tmp_path, music
     # quick: 3-s chunks are 130 frames; the CRNN's time pools (2, 3, 4, 4) leave its GRU 1 step
     with pytest.raises(ConfigError, match=r"crnn: a chunk of 130 frames leaves its recurrent layer 1 time step"):
         run(cfg_for(tmp_path, music, models=("crnn",), chunk_s=3.0))
+
+
+def test_gtzan_cnns_train_on_every_excerpt_and_the_budget_says_so(tmp_path):
+    """Under `paper` the GTZAN CNNs see all 19 overlapping 3-s excerpts of a 30-s song each epoch (the study's
+    experiment II), the fallback family one random chunk; the run's notes state the budget in steps."""
+    paper = RunConfig(profile="paper")
+    tc = train_config(paper, 0, 130, "cnn3")
+    assert (tc.examples, tc.example_overlap) == ("excerpts", 0.5)
+    assert train_config(paper, 0, 130, "fcn5").examples == "chunk"
+    exp1 = RunConfig(profile="paper", train_options=(("example_overlap", 0.0),))
+    assert train_config(exp1, 0, 130, "cnn3").example_overlap == 0.0
+    root = tmp_path / "songs"
+    for c in range(2):
+        for i in range(10):
+            (root / f"c{c}").mkdir(parents=True, exist_ok=True)
+            sf.write(root / f"c{c}" / f"t{i}.wav", clip(c, i, seconds=30.0), SR)
+    cfg = RunConfig(dataset="folder", data_dir=str(root), models=("cnn3",), profile="paper", epochs=1, batch_size=16,
+                    out=str(tmp_path / "out"), run_id="r", n_jobs=1, cache_dir=str(tmp_path / "cache"))
+    run_dir = run(cfg)
+    conf = json.loads((run_dir / "config.json").read_text())
+    notes, n_train = conf["notes"], conf["n_tracks"]["train"]
+    budget = [n for n in notes if n.startswith("cnn3: budget")]
+    steps = n_train * 19 // 16  # 19 excerpts per 30-s track (the study's count), batches of 16, a partial one dropped
+    assert budget == [f"cnn3: budget 1 epochs x {steps} optimizer steps = {steps} steps (batch 16 of every 130-frame/"
+                      "sample excerpt of every training track per epoch, 50% overlap; adam-plateau, lr 0.001, "
+                      "weight decay 0)"], notes
+    with pytest.raises(ConfigError, match="does not combine with strategy ros"):
+        run(dataclasses.replace(cfg, strategies=("ros",), run_id="ros"))

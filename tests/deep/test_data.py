@@ -163,3 +163,21 @@ def test_loader_with_workers_gives_the_same_batches():
 
     for (xa, ta), (xb, tb) in zip(batches(0), batches(2), strict=True):
         assert torch.equal(xa, xb) and torch.equal(ta, tb)
+
+
+def test_excerpt_mode_trains_on_every_fixed_excerpt_as_the_gtzan_study():
+    """30-s tracks, 3-s chunks: 10 excerpts without overlap (experiment I), 19 at 50% (experiment II)."""
+    store = {"a": np.arange(300, dtype=np.float16)[None].repeat(2, 0), "b": np.zeros((2, 20), np.float16)}
+    for overlap, n_a in ((0.0, 10), (0.5, 19)):
+        ds = ChunkDataset(store, ["a", "b"], np.array([3, 1]), chunk_frames=30, mode="excerpts",
+                          excerpt_overlap=overlap)
+        assert len(ds) == n_a + 1  # the short track gives one (padded) excerpt
+        starts = [ds.locate(i) for i in range(len(ds))]
+        hop = 30 if overlap == 0 else 15
+        assert starts[:n_a] == [(0, k * hop) for k in range(n_a)] and starts[-1] == (1, 0)
+        assert list(ds.excerpt_tracks) == [0] * n_a + [1]
+        x, y, track = ds[(4, 7, 123)]  # the trainer's keys: the same excerpt whatever the epoch and draw
+        assert float(x[0, 0]) == 4 * hop and int(y) == 3 and track == 0
+        assert ds.locate((4, 0, 0)) == ds.locate((4, 9, 55))
+    with pytest.raises(ConfigError, match="excerpt_overlap"):
+        ChunkDataset(store, ["a"], np.array([0]), chunk_frames=30, mode="excerpts", excerpt_overlap=1.0)
