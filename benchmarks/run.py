@@ -14,6 +14,7 @@ figures and report.html.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import logging
 import sys
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     a("--deep-input", help="deep: input of the log-mel models: mel (default, cached), mfcc, stft, cqt or mel+cqt "
                            "(computed on the device from decoded audio); waveform and MFCC models keep theirs")
     a("--device", help="deep: auto, cpu or cuda")
+    for flag, field, kind, what in SPEC_FLAGS:
+        a(flag, dest=f"spec_{field}", type=kind, default=None,
+          help=f"deep: the log-mel front-end's {what} (the run's shared one under quick; each model's own is "
+               f"overridden under paper); the same as [spec] {field} in TOML")
+    a("--mel-scale", dest="spec_mel_scale", choices=("slaney", "htk"), default=None,
+      help="deep: the mel scale and filters: slaney (librosa's default: Slaney scale, area-normalised) or htk "
+           "(HTK scale, peak-normalised, as torchaudio)")
     a("--augment", action="store_true", default=None,
       help="deep: time/frequency masking, +-6 dB gain and time shift on training chunks")
     a("--allow-padding", action="store_true", default=None,
@@ -135,7 +143,8 @@ def parse(argv=None) -> tuple[RunConfig, argparse.Namespace]:
 
 def config_of(ns: argparse.Namespace) -> RunConfig:
     """The RunConfig of parsed flags: defaults, then the --config file, then the flags given."""
-    cli = {k: v for k, v in vars(ns).items() if k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS)}
+    cli = {k: v for k, v in vars(ns).items()
+           if k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS) and not k.startswith("spec_")}
     if ns.dataset_option:
         opts = []
         for item in ns.dataset_option:
@@ -144,10 +153,29 @@ def config_of(ns: argparse.Namespace) -> RunConfig:
             k, v = item.split("=", 1)
             opts.append((k.strip(), v.strip()))
         cli["dataset_options"] = tuple(opts)
-    return cfgmod.from_sources(cli, ns.config, base=cfgmod.CLI_DEFAULTS)
+    cfg = cfgmod.from_sources(cli, ns.config, base=cfgmod.CLI_DEFAULTS)
+    flags = spec_flags(ns)
+    if flags:  # over the config file's [spec] settings, setting by setting
+        cfg = dataclasses.replace(cfg, spec_options=tuple({**dict(cfg.spec_options), **flags}.items()))
+    return cfg
 
 
 RECIPE_FLAGS = ("recipe", "variant", "smoke")
+# The front-end flags: (flag, SpecConfig field, type, what it sets); they land in RunConfig.spec_options.
+SPEC_FLAGS = (("--sr", "sr", int, "sample rate (Hz)"), ("--n-fft", "n_fft", int, "FFT size"),
+              ("--hop-length", "hop_length", int, "hop (samples)"), ("--n-mels", "n_mels", int, "mel bands"),
+              ("--fmax", "fmax", float, "highest mel frequency (Hz)"))
+
+
+def spec_flags(ns: argparse.Namespace) -> dict:
+    """The SpecConfig settings given as front-end flags (--sr, --n-fft, --hop-length, --n-mels, --fmax,
+    --mel-scale)."""
+    out = {field: getattr(ns, f"spec_{field}") for _, field, _, _ in SPEC_FLAGS
+           if getattr(ns, f"spec_{field}", None) is not None}
+    scale = getattr(ns, "spec_mel_scale", None)
+    if scale is not None:
+        out.update(htk=scale == "htk", norm=None if scale == "htk" else "slaney")
+    return out
 
 
 def recipe_given(ns: argparse.Namespace) -> dict:
@@ -157,7 +185,10 @@ def recipe_given(ns: argparse.Namespace) -> dict:
         raise ConfigError("--config does not combine with --recipe: the recipe sets the run's settings (flags given "
                           "beside it are applied and listed as deviations)")
     given_keys = [k for k, v in vars(ns).items()
-                  if v is not None and k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS)]
+                  if v is not None and k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS)
+                  and not k.startswith("spec_")]
+    if spec_flags(ns):
+        given_keys.append("spec_options")
     given_keys += [k for k in cfgmod.CLI_DEFAULTS if k not in given_keys]  # the command line's own defaults
     if ns.dataset_option:
         given_keys.append("dataset_options")

@@ -80,3 +80,19 @@ def test_report_flags(tmp_path):
     assert report_options(default).get("tex_metrics", None) is None
     with pytest.raises(ConfigError, match="fig_format"):
         parse(["--fig-format", "jpg"])
+
+
+def test_front_end_flags_set_the_spec_settings_over_the_config_file(tmp_path):
+    path = toml(tmp_path, "[spec]\nn_mels = 64\nsr = 22050\n")
+    cfg, _ = parse(["--dataset", "synthetic", "--models", "small-cnn", "--config", path, "--sr", "16000",
+                    "--n-fft", "512", "--hop-length", "256", "--fmax", "8000", "--mel-scale", "htk"])
+    sc = deep_family.spec_config(cfg)
+    assert (sc.sr, sc.n_fft, sc.hop_length, sc.n_mels, sc.fmax, sc.htk, sc.norm) == (16000, 512, 256, 64, 8000.0,
+                                                                                     True, None)
+    slaney = deep_family.spec_config(parse(["--dataset", "synthetic", "--models", "small-cnn", "--n-mels", "96",
+                                            "--mel-scale", "slaney"])[0])
+    assert (slaney.n_mels, slaney.htk, slaney.norm, slaney.sr) == (96, False, "slaney", 22050)
+    with pytest.raises(ConfigError, match="has no effect"):  # a front-end setting without a deep model
+        from benchmarks.registry import validate
+
+        validate(parse(["--dataset", "synthetic", "--models", "lr", "--n-mels", "96"])[0])
