@@ -207,3 +207,24 @@ def test_gallery_data_leaves_out_models_without_maps(fitted):
         net = DEEP_MODELS[name](n_classes=3, n_mels=N_MELS)
         assert gallery_data(net, Snapshots(), fitted["test"], None, fitted["probs"], fitted["y"], fitted["ids"],
                             "single", CLASSES, 5, 1) is None
+
+
+def test_a_tagging_run_gets_its_gallery_and_tag_map(tmp_path):
+    """Multi-label end to end from the command line on the MTAT fixture: Grad-CAM targets are true tags, the
+    examples list the true tags beside the top predictions, and the report draws the tag map."""
+    from benchmarks.run import main
+    from tests.benchmarks.fixtures_tagging import build_mtat
+
+    root = tmp_path / "mtat"
+    build_mtat(root)
+    code = main(["--dataset", "mtat", "--data-dir", str(root), "--dataset-option", "min_duration=0.5", "--models",
+                 "lr,small-cnn", "--epochs", "2", "--chunk-s", "0.5", "--out", str(tmp_path / "out"), "--run-id", "r",
+                 "--n-jobs", "1", "--cache-dir", str(tmp_path / "cache"), "--gallery", "4"])
+    assert code == 0
+    run_dir = tmp_path / "out" / "mtat" / "r"
+    classes = json.loads((run_dir / "config.json").read_text())["classes"]
+    index = pd.read_csv(run_dir / "gallery" / "gallery.csv", keep_default_na=False)
+    assert len(index) and set(index["target"]) <= set(classes)
+    examples = pd.read_csv(run_dir / "gallery" / "examples.csv", keep_default_na=False)
+    assert set(examples["model"]) == {"lr", "small-cnn"}
+    assert (run_dir / "tag_map.png").is_file() and 'id="gallery"' in (run_dir / "report.html").read_text()
