@@ -92,6 +92,9 @@ class RunConfig:
     chunk_s: float | None = None
     deep_input: str = "mel"
     augment: bool = False  # deep: time/frequency masking, gain and time shift during training
+    # deep: keyword arguments of the deep models' constructors as (key, value) pairs, e.g. (("hidden", 64),)
+    # (a dict in config.json; each key must be a parameter of every deep model of the run)
+    model_options: tuple[tuple[str, object], ...] = ()
     # deep: pad a clip shorter than a model's own input with silence whatever the share (noted), instead of
     # refusing a model whose input would be more than half padding
     allow_padding: bool = False
@@ -172,6 +175,7 @@ class RunConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["dataset_options"] = dict(self.dataset_options)
+        d["model_options"] = dict(self.model_options)
         for name in OPTION_FIELDS:
             d[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in getattr(self, name)}
         return d
@@ -233,6 +237,9 @@ def _coerce(name: str, value):
         if not out and name not in MAY_BE_EMPTY:  # an empty value given on purpose is a mistake, not "the default"
             raise ConfigError(f"{name}={value!r} lists nothing; name at least one, or leave the setting out")
         return out
+    if name == "model_options":
+        items = value.items() if isinstance(value, dict) else value
+        return tuple(sorted((str(k), v) for k, v in items))
     if name == "dataset_options":
         if isinstance(value, dict):
             return tuple(sorted((str(k), str(v)) for k, v in value.items()))

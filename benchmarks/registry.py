@@ -34,7 +34,7 @@ ONLY_FOR = [
     ("--allow-padding", "allow_padding", "deep"),
     ("--device", "device", "deep"), ("--no-resume", "resume", "deep"),
     ("a FeatureConfig setting", "feature_options", "classical"), ("a SpecConfig setting", "spec_options", "deep"),
-    ("a TrainConfig setting", "train_options", "deep"),
+    ("a TrainConfig setting", "train_options", "deep"), ("a model option", "model_options", "deep"),
     ("--imbalance-ratio", "imbalance_ratios", "study"), ("--imbalance-profile", "imbalance_profile", "study"),
     ("--folds", "folds", "kfold"),
 ]
@@ -73,6 +73,11 @@ def validate(cfg: RunConfig) -> RunConfig:
         _choice("model", m, known)
         if cfg.no_torch and m in reg["deep models"]:
             raise ConfigError(f"model {m!r} is a deep model and --no-torch was given; drop one of them")
+    for key, _ in cfg.model_options:
+        refuse = [m for m in models if m in reg["deep models"] and not DEEP_MODELS[m].build.accepts(key)]
+        if refuse:  # (without a deep model, ONLY_FOR says the options have no effect)
+            raise ConfigError(f"model option {key!r} is not a parameter of {', '.join(refuse)}; model options "
+                              "apply to every deep model of the run")
     if len(set(models)) != len(models):
         raise ConfigError(f"models={','.join(models)} lists a model twice")
     for s in cfg.strategies:

@@ -296,7 +296,7 @@ def check_chunks(cfg: RunConfig, names: list[str], plans: list[InputPlan], input
         chunk = chunk_length(cfg, spec, plan)
         if inputs is None:
             kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
-            net = spec(2, n_mels=plan.n_bins or plan.spec.n_mels, **kw)
+            net = spec(2, n_mels=plan.n_bins or plan.spec.n_mels, **kw, **dict(cfg.model_options))
             check_rnn_steps(name, net, *model_length(plan, chunk))
         else:
             store = inputs.source(plan)
@@ -530,7 +530,7 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     frontend = input_frontend(plan, sc)
     kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
     torch.manual_seed(seed)
-    net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw)
+    net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw, **dict(cfg.model_options))
     check_rnn_steps(model, net, *model_length(plan, chunk))
     ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan, net)
     resume = cfg.resume and cfg.cache  # --no-cache also trains from scratch

@@ -41,8 +41,9 @@ def variant_grid(df: pd.DataFrame) -> Grid:
     for r in df.itertuples(index=False):
         ok = str(r.status).startswith("ok")
         ours = fmt(r.ours_mean, r.ours_std) if ok else "—"
+        diff = (f"{r.diff:+.3f}" if np.isfinite(r.diff) else "n/a") if ok else "—"
         rows.append([r.table, r.row, _label(r.metric), f"{r.published:.3f}", ours,
-                     _interval(r.ci_low, r.ci_high) if ok else "—", f"{r.diff:+.3f}" if ok else "—",
+                     _interval(r.ci_low, r.ci_high) if ok else "—", diff,
                      f"{r.model} ({r.input})" if ok else r.status])
     return Grid(["Table", "Row", "Metric", "Published", "Ours", "95% CI", "Ours − published", "Model (input)"],
                 rows, ["l", "l", "l", "r", "r", "r", "r", "l"])

@@ -54,6 +54,7 @@ def factory(cls: type[nn.Module], **preset) -> Callable[..., nn.Module]:
 
     build.__name__ = f"build_{cls.__name__}"
     build.__qualname__ = build.__name__
+    build.accepts = lambda key: takes_any or key in params  # whether a keyword reaches the class
     return build
 
 

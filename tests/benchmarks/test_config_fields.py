@@ -96,3 +96,21 @@ def test_front_end_flags_set_the_spec_settings_over_the_config_file(tmp_path):
         from benchmarks.registry import validate
 
         validate(parse(["--dataset", "synthetic", "--models", "lr", "--n-mels", "96"])[0])
+
+
+def test_model_options_reach_the_deep_models_and_unknown_ones_are_refused(tmp_path):
+    from benchmarks.registry import validate
+    from deep.models import DEEP_MODELS
+
+    cfg = RunConfig(models=("fcn1d-3",), model_options=(("hidden", 64),))
+    assert validate(cfg).model_options == (("hidden", 64),) and cfg.to_dict()["model_options"] == {"hidden": 64}
+    narrow, wide = (sum(p.numel() for p in DEEP_MODELS["fcn1d-3"](50, n_mels=48, hidden=h).parameters())
+                    for h in (64, 128))
+    assert narrow < wide  # the option changes the network the family builds
+    (tmp_path / "config.json").write_text('{"dataset": "synthetic", "models": ["fcn1d-3"], '
+                                          '"model_options": {"hidden": 64}}')
+    assert from_sources({}, str(tmp_path / "config.json")).model_options == (("hidden", 64),)
+    with pytest.raises(ConfigError, match="model option 'widths' is not a parameter of fcn1d-3"):
+        validate(RunConfig(models=("fcn1d-3",), model_options=(("widths", 3),)))
+    with pytest.raises(ConfigError, match="has no effect"):
+        validate(RunConfig(models=("lr",), model_options=(("hidden", 64),)))
