@@ -293,9 +293,18 @@ def main(argv=None) -> int:
         logging.getLogger("benchmarks.run").info("torchrun: rank %d of %d", world.rank, world.size)
         if world.rank and not ns.verbose:
             logging.getLogger().setLevel(logging.WARNING)  # rank 0 tells the run's progress
+    try:
+        return produce(lambda: run(cfg), "table.md", ns.verbose)
+    finally:
+        distributed.shutdown()
+
+
+def produce(make, shown: str, verbose: bool) -> int:
+    """Run `make()` (which returns the run folder), print its `shown` file and where it is; the exit codes of
+    `main`: 2 for a configuration or dataset error, 1 for a failure (one line; the traceback only with -v)."""
     t0 = time.perf_counter()
     try:
-        run_dir = run(cfg)
+        run_dir = make()
     except (ConfigError, DatasetError) as e:
         print(f"python -m benchmarks.run: error: {e}", file=sys.stderr)
         return 2
@@ -305,14 +314,12 @@ def main(argv=None) -> int:
     except Exception as e:  # a library error: one line saying what failed, the traceback only with -v
         logging.getLogger("benchmarks.run").debug("traceback", exc_info=True)
         print(f"python -m benchmarks.run: failed: {type(e).__name__}: {e}"
-              + ("" if ns.verbose else " (rerun with -v for the traceback)"), file=sys.stderr)
+              + ("" if verbose else " (rerun with -v for the traceback)"), file=sys.stderr)
         return 1
-    finally:
-        distributed.shutdown()
     if not distributed.is_main():
         return 0
-    table = (run_dir / "table.md").read_text() if (run_dir / "table.md").exists() else ""
-    print(table)
+    path = run_dir / shown
+    print(path.read_text() if path.exists() else "")
     print(f"Results: {run_dir}  ({time.perf_counter() - t0:.1f} s)")
     return 0
 
@@ -322,26 +329,7 @@ def recipe_main(ns: argparse.Namespace) -> int:
     if ns.recipe == "list":
         print(recipes.listing(), end="")
         return 0
-    t0 = time.perf_counter()
-    try:
-        run_dir = run_recipe(ns)
-    except (ConfigError, DatasetError) as e:
-        print(f"python -m benchmarks.run: error: {e}", file=sys.stderr)
-        return 2
-    except ToolkitError as e:
-        print(f"python -m benchmarks.run: failed: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # a library error: one line saying what failed, the traceback only with -v
-        logging.getLogger("benchmarks.run").debug("traceback", exc_info=True)
-        print(f"python -m benchmarks.run: failed: {type(e).__name__}: {e}"
-              + ("" if ns.verbose else " (rerun with -v for the traceback)"), file=sys.stderr)
-        return 1
-    if not distributed.is_main():
-        return 0
-    md = run_dir / "reproduction.md"
-    print(md.read_text() if md.exists() else "")
-    print(f"Results: {run_dir}  ({time.perf_counter() - t0:.1f} s)")
-    return 0
+    return produce(lambda: run_recipe(ns), "reproduction.md", ns.verbose)
 
 
 if __name__ == "__main__":
