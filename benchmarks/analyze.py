@@ -86,13 +86,7 @@ def config_of(ns: argparse.Namespace) -> RunConfig:
     cli = {k: v for k, v in vars(ns).items() if k not in ("verbose", "dataset_option", "run_id")}
     cli["models"] = ns.models or ",".join(DEFAULT_MODELS)
     if ns.dataset_option:
-        opts = []
-        for item in ns.dataset_option:
-            if "=" not in item:
-                raise ConfigError(f"--dataset-option {item!r} must look like KEY=VALUE")
-            k, v = item.split("=", 1)
-            opts.append((k.strip(), v.strip()))
-        cli["dataset_options"] = tuple(opts)
+        cli["dataset_options"] = cfgmod.parse_pairs(ns.dataset_option, "--dataset-option")
     cfg = validate(cfgmod.from_sources(cli))
     deep = [m for m in cfg.models if family_of(m) != "classical"]
     if deep:

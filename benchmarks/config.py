@@ -249,6 +249,18 @@ def _coerce(name: str, value):
     return value
 
 
+def parse_pairs(items, flag: str) -> tuple[tuple[str, str], ...]:
+    """KEY=VALUE strings of a repeatable flag (e.g. --dataset-option) as (key, value) pairs; ConfigError naming
+    the flag for an item without "="."""
+    pairs = []
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"{flag} {item!r} must look like KEY=VALUE")
+        k, v = item.split("=", 1)
+        pairs.append((k.strip(), v.strip()))
+    return tuple(pairs)
+
+
 # What the command line (`benchmarks.run`) sets where neither a flag nor the config file does: every run from
 # it gets the dataset analysis and a gallery of 8 tracks per deep fit.
 CLI_DEFAULTS = {"analysis": True, "gallery": 8}

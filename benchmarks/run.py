@@ -146,13 +146,7 @@ def config_of(ns: argparse.Namespace) -> RunConfig:
     cli = {k: v for k, v in vars(ns).items()
            if k not in ("config", "verbose", "dataset_option", *RECIPE_FLAGS) and not k.startswith("spec_")}
     if ns.dataset_option:
-        opts = []
-        for item in ns.dataset_option:
-            if "=" not in item:
-                raise ConfigError(f"--dataset-option {item!r} must look like KEY=VALUE")
-            k, v = item.split("=", 1)
-            opts.append((k.strip(), v.strip()))
-        cli["dataset_options"] = tuple(opts)
+        cli["dataset_options"] = cfgmod.parse_pairs(ns.dataset_option, "--dataset-option")
     cfg = cfgmod.from_sources(cli, ns.config, base=cfgmod.CLI_DEFAULTS)
     flags = spec_flags(ns)
     if flags:  # over the config file's [spec] settings, setting by setting
