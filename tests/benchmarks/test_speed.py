@@ -126,7 +126,11 @@ def test_features_subcommand_end_to_end(tmp_path, capsys):
     speed.print_report(s)
     out = capsys.readouterr().out
     assert_report_consistent(out, s)
-    for text in ("clips/s", "s/clip", "peak RSS", "served from cache", "target >= 10x", "agreement"):
+    one = s["one_core"]  # both floors measured, the target against the one with extract's allocator settings
+    assert one["floor_default_alloc_s_per_clip"] > 0 and one["floor_s_per_clip"] > 0
+    assert one["extract_vs_floor"] == pytest.approx(one["extract_s_per_clip"] / one["floor_s_per_clip"])
+    for text in ("clips/s", "s/clip", "peak RSS", "served from cache", "target >= 10x", "agreement",
+                 "default allocator settings"):
         assert text in out
     assert Path(tmp_path / "w" / "clips" / "clip0001.wav").exists()
 
