@@ -6,7 +6,8 @@ amin=1e-10, top_db=None)``, so a log-mel computed here equals the float16 cache 
 Filterbanks come from librosa itself (``librosa.filters.mel``, ``librosa.filters.wavelet``), so they are
 identical to the reference by construction; ``tests/deep/test_frontend.py`` checks the full transforms.
 
-Shapes: input waveforms ``(batch, samples)`` or ``(batch, 1, samples)``; every output has
+Shapes: input waveforms ``(batch, samples)`` or ``(batch, 1, samples)``; outputs ``(batch, bins, n_frames)``,
+``MelCQT``'s ``(batch, 2, n_mels, n_frames)`` (log-mel and CQT as two channels); every output has
 ``n_frames = 1 + samples // hop_length`` frames (centred frames, zero padding, as in librosa).
 """
 
@@ -36,6 +37,7 @@ __all__ = [
     "STFTdB",
     "build_frontend",
     "power_to_db",
+    "resample_bins",
 ]
 
 
@@ -105,6 +107,17 @@ class _Spectrogram(nn.Module):
             return mag if self.power == 1.0 else mag.pow(self.power)
 
 
+_MEL_KEYS = ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "htk", "norm", "power", "top_db", "win_length",
+             "pad_mode")
+
+
+def _mel_settings(config: Any) -> dict[str, Any]:
+    """The log-mel settings (`_MEL_KEYS`) an attribute object or a mapping holds."""
+    if isinstance(config, Mapping):
+        return {k: config[k] for k in _MEL_KEYS if k in config}
+    return {k: getattr(config, k) for k in _MEL_KEYS if hasattr(config, k)}
+
+
 class LogMel(nn.Module):
     """Log-mel spectrogram in dB, identical in convention to the feature package's float16 cache.
 
@@ -152,12 +165,7 @@ class LogMel(nn.Module):
         Reads the attributes/keys ``sr, n_fft, hop_length, n_mels, fmin, fmax, htk, norm, power, top_db,
         win_length, pad_mode`` where present, so a `SpecConfig` with log 'db' gives its cached values.
         """
-        keys = ("sr", "n_fft", "hop_length", "n_mels", "fmin", "fmax", "htk", "norm", "power", "top_db",
-                "win_length", "pad_mode")
-        if isinstance(config, Mapping):
-            settings = {k: config[k] for k in keys if k in config}
-        else:
-            settings = {k: getattr(config, k) for k in keys if hasattr(config, k)}
+        settings = _mel_settings(config)
         settings.update(overrides)
         return cls(**settings)
 
@@ -306,11 +314,38 @@ class CQT(nn.Module):
             return power_to_db(cqt.square(), top_db=self.top_db)
 
 
-class MelCQT(nn.Module):
-    """Log-mel and CQT stacked as two channels; both must have the same number of bins and hop.
+def resample_bins(x: torch.Tensor, n_bins: int) -> torch.Tensor:
+    """Linear interpolation along the bin axis (-2) to `n_bins` bins, end bins kept (align_corners=True).
 
-    forward: wav (batch, samples) -> (batch, 2, n_bins, 1 + samples // hop_length).
+    x: (batch, bins, frames) -> (batch, n_bins, frames). Output bin j is input bin position
+    ``j * (bins - 1) / (n_bins - 1)``, i.e. ``np.interp`` of each frame at those positions; unchanged when
+    the counts agree.
     """
+    _check_positive(n_bins=n_bins)
+    if x.shape[-2] == n_bins:
+        return x
+    if n_bins < 2 or x.shape[-2] < 2:
+        raise ConfigError(f"resampling {x.shape[-2]} bins to n_bins={n_bins} needs at least 2 on each side")
+    return torch.nn.functional.interpolate(x[:, None], size=(n_bins, x.shape[-1]), mode="bilinear",
+                                           align_corners=True)[:, 0]
+
+
+class MelCQT(nn.Module):
+    """Log-mel and CQT as two aligned channels of one bin count: the log-mel's.
+
+    Channel 0 is ``LogMel`` with the given mel settings (the model's own front-end: n_mels, fmin, fmax,
+    htk, norm, ...), channel 1 the ``CQT`` (``cqt_bins`` bins from ``cqt_fmin``, default C1) resampled
+    along frequency to ``n_mels`` bins by linear interpolation of its dB values (`resample_bins`: the
+    first and last bins stay C1 and the top CQT bin, so its log-frequency axis is only sampled more
+    finely, 84 -> 128 for the default). The mel keeps the band count the model is built for; the
+    CQT, with fewer bins, is upsampled and loses nothing. The channels share the hop and centred
+    frames, so frame t of both is centred on sample ``t * hop_length``; the bins are not aligned in
+    frequency (mel and constant-Q scales differ).
+
+    forward: wav (batch, samples) -> (batch, 2, n_mels, 1 + samples // hop_length) float32 dB.
+    """
+
+    channels = 2
 
     def __init__(
         self,
@@ -318,23 +353,41 @@ class MelCQT(nn.Module):
         sr: int = 22050,
         n_fft: int = 2048,
         hop_length: int = 512,
-        n_bins: int = 84,
-        fmin: float | None = None,
+        n_mels: int = 128,
+        fmin: float = 0.0,
+        fmax: float | None = None,
+        htk: bool = False,
+        norm: str | float | None = "slaney",
+        power: float = 2.0,
+        win_length: int | None = None,
+        pad_mode: str = "constant",
+        cqt_bins: int = 84,
+        cqt_fmin: float | None = None,
         bins_per_octave: int = 12,
         top_db: float | None = None,
     ):
         super().__init__()
-        cqt_fmin = float(librosa.note_to_hz("C1")) if fmin is None else float(fmin)
-        self.mel = LogMel(sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_bins, fmin=0.0, top_db=top_db)
-        self.cqt = CQT(
-            sr=sr, hop_length=hop_length, fmin=cqt_fmin, n_bins=n_bins, bins_per_octave=bins_per_octave,
-            top_db=top_db,
-        )
-        self.hop_length = int(hop_length)
+        self.mel = LogMel(sr=sr, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk,
+                          norm=norm, top_db=top_db, power=power, win_length=win_length, pad_mode=pad_mode)
+        self.cqt = CQT(sr=sr, hop_length=hop_length, fmin=cqt_fmin, n_bins=cqt_bins, bins_per_octave=bins_per_octave,
+                       top_db=top_db)
+        self.hop_length, self.n_bins = int(hop_length), self.mel.n_mels
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> MelCQT:
+        """The mel channel's settings from a settings object or mapping, as `LogMel.from_config` reads them
+        (a `SpecConfig` gives the cached log-mel's); `overrides` may set the CQT's too (cqt_bins, ...)."""
+        settings = _mel_settings(config)
+        settings.update(overrides)
+        return cls(**settings)
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
-        """wav: (batch, samples) -> (batch, 2, n_bins, n_frames) float32."""
-        return torch.stack([self.mel(wav), self.cqt(wav)], dim=1)
+        """wav: (batch, samples) -> (batch, 2, n_mels, n_frames) float32: log-mel, resampled CQT."""
+        mel = self.mel(wav)  # (batch, n_mels, n_frames)
+        cqt = self.cqt(wav)  # (batch, cqt_bins, n_frames)
+        with torch.autocast(device_type=cqt.device.type, enabled=False):
+            cqt = resample_bins(cqt, self.n_bins)  # (batch, n_mels, n_frames)
+            return torch.stack([mel, cqt], dim=1)  # (batch, 2, n_mels, n_frames)
 
 
 FRONTENDS: dict[str, type[nn.Module]] = {

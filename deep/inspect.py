@@ -60,12 +60,13 @@ def _check_spectrogram_model(model: nn.Module) -> None:
 
 
 def _as_batch(x) -> torch.Tensor:
-    """(batch, n_bins, frames) or (batch, 1, n_bins, frames), array or tensor -> float32 (batch, n_bins, frames)."""
+    """(batch, n_bins, frames) or (batch, C, n_bins, frames), array or tensor -> float32 (batch, n_bins, frames)
+    for one channel, (batch, C, n_bins, frames) for several (aligned spectrograms: mel+cqt)."""
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
     if x.dim() == 4 and x.shape[1] == 1:
         x = x[:, 0]
-    if x.dim() != 3:
-        raise ConfigError(f"input shape {tuple(x.shape)} must be (batch, n_bins, frames) or (batch, 1, n_bins, frames)")
+    if x.dim() not in (3, 4):
+        raise ConfigError(f"input shape {tuple(x.shape)} must be (batch, n_bins, frames) or (batch, C, n_bins, frames)")
     return x.detach().clone().float()
 
 
@@ -92,8 +93,9 @@ def _normalise(cam: torch.Tensor) -> torch.Tensor:
 def grad_cam(model: nn.Module, x, target, layer: nn.Module | None = None) -> np.ndarray:
     """Grad-CAM (Selvaraju et al. 2017) of `target`'s logit over each input of a batch.
 
-    x: (batch, n_bins, frames) or (batch, 1, n_bins, frames), the model's input (log-mel, MFCC, a
-        front-end's output). target: a class index for the whole batch or one per item (batch,).
+    x: (batch, n_bins, frames) or (batch, C, n_bins, frames), the model's input (log-mel, MFCC, a
+        front-end's output; C = 2 for aligned log-mel and CQT, whose one map covers both channels' shared
+        (n_bins, frames) grid). target: a class index for the whole batch or one per item (batch,).
     layer: the Conv1d/Conv2d whose output A (channels k) is explained; None: `last_conv(model)`.
 
     weights w_k = spatial mean of d logit[target] / d A_k; map = ReLU(sum_k w_k A_k), upsampled to
@@ -114,7 +116,7 @@ def grad_cam(model: nn.Module, x, target, layer: nn.Module | None = None) -> np.
     dev = _device(model)
     with torch.inference_mode(False), torch.enable_grad():
         xb = _as_batch(x).to(dev)
-        batch, n_bins, frames = xb.shape
+        batch, n_bins, frames = xb.shape[0], xb.shape[-2], xb.shape[-1]
         tgt = _targets(target, batch).to(dev)
         xb.requires_grad_(True)  # so the layer's output needs a gradient even when the weights are frozen
         store: dict[str, torch.Tensor] = {}

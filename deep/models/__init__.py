@@ -3,6 +3,9 @@
     model = DEEP_MODELS["k2c2"](n_classes=12, n_mels=128)   # or get_model("k2c2", n_classes=12)
     logits = model(mel)    # mel: (batch, n_mels, time) or (batch, 1, n_mels, time) -> (batch, n_classes)
 
+Every log-mel model also takes `in_channels` (default 1): built with in_channels=2 it reads
+(batch, 2, n_mels, time), e.g. the aligned log-mel and CQT of ``--deep-input mel+cqt``; waveform and
+MFCC models refuse it with a ConfigError (`ModelSpec.channels_refusal`).
 Waveform models take (batch, samples) or (batch, 1, samples) and ignore `n_mels`. Every model
 returns logits (no sigmoid or softmax), uses global pooling so any input at or above its
 `min_frames` works, and exposes `min_frames`, `n_bins`, `input_kind` and `head`.
@@ -38,7 +41,7 @@ from deep.models.shortchunk import ShortChunkCNN, ShortChunkResNet
 from deep.models.small import SmallCNN
 from deep.models.spec import FrontEnd, ModelSpec, factory, frontend_label
 from deep.models.tagging import FCN1d, FCN2d
-from deep.models.waveform import ChunkCRNN, SampleCNN
+from deep.models.waveform import ChunkCNN, ChunkCRNN, SampleCNN
 from deep.models.won import CNNSA, WON_PAPER_HOP, HarmonicCNN, Musicnn, SampleCNNSE, WonFCN
 from features.errors import ConfigError
 
@@ -66,6 +69,17 @@ FMA_FE = FrontEnd(32000, 800, 320, 128, source="studies/000 lines 82-101; mel sc
 # GTZAN study (studies/004 section 3.1.2, lines 126-136): sr 22050, n_fft 1024, hop 512, Hann, fmax sr/2,
 # 128 mels, 128 x 130 per 3-s excerpt. Mel scale, norm, power and dB reference not stated: librosa's.
 GTZAN_FE = FrontEnd(22050, 1024, 512, 128, source="studies/004 lines 126-136; mel scale/norm/power not stated")
+# Mood study (studies/004 section 4.1, lines 342-358): tracks downsampled to 12 kHz, n_fft 2048, hop 1024
+# ("increased ... due to memory limitations"), 96 mels, "log-amplitude mel", 96 x 341 per 29.1-s frame. Mel
+# scale, norm, power and dB reference not stated: librosa's.
+MOOD_FE = FrontEnd(12000, 2048, 1024, 96, source="studies/004 lines 342-358; mel scale/norm/power not stated")
+# The mood study's FCN (studies/004 Table 6, lines 389-401): 3x3 convs of 32-64-128-256-512, BN, ReLU, max-pool,
+# dropout 0.5 after every pool, sigmoid output, pools "adjusted" to 96 x 341. Its pool list prints MP(2,4) three
+# times, then output sizes 4 x . and 1 x 1; (3, 2) and (4, 2) after the three (2, 4) take 96 x 341 to exactly
+# 1 x 1 (96/2/2/2/3/4, 341/4/4/4/2/2), a reconstruction: the printed 4th and 5th pools contradict the printed
+# outputs.
+MOOD_FCN_CHANNELS = (32, 64, 128, 256, 512)
+MOOD_FCN_POOLS = ((2, 4), (2, 4), (2, 4), (3, 2), (4, 2))
 # MTAT hyper-parameter study (studies/002 section 2.1, Table 1 type E, Supplementary 1-2): 16 kHz, FFT
 # 1024, 96 mels, "log-amplitude mel", 96 x 911. The hop is not stated: 512 gives 911 frames for the
 # 29.12-s clips (910 for 29.1 s). fmax, mel scale, norm: not stated, librosa's defaults.
@@ -92,7 +106,8 @@ _WON_FRONT = {"default_chunk_s": WON_CHUNK_S, "frontend": WON_FE, "paper_classes
 _TOP10_MEL_FRONT = {"default_chunk_s": 29.1, "frontend": WON_FE, "paper_classes": 10}
 # Study 002's layer lists (Supplementary 1 and 2) give each conv layer's parameters; their sums.
 # Supp. 2 prints 1.2e7 and 4.7e7 for the 512- and 1024-wide layers where Supp. 3 (and 9 * cin * cout)
-# give 1.2e6 and 4.7e6: the sums use the latter.
+# give 1.2e6 and 4.7e6: the sums use the latter. The lists' widths double per layer from 128: the model option
+# growth=2 builds them, and its conv layers sum to within 4% of these (the registry's default is a constant width).
 _MTAT_HP_PARAMS = {
     "fcn1d": {3: 37_000 + 99_000 + 400_000, 4: 2_036_000, 5: 8_336_000},
     "fcn2d": {3: 1_500 + 290_000 + 1_200_000, 4: 6_191_500, 5: 24_191_500},
@@ -103,6 +118,9 @@ def _specs() -> list[ModelSpec]:
     specs = [
         ModelSpec("fcn4", factory(ChoiFCN, channels=FCN4_CHANNELS, pools=FCN4_POOLS),
                   min_frames=1280, cite=_CHOI16, paper_classes=50, **_CHOI_FRONT),
+        ModelSpec("fcn5-mood", factory(ChoiFCN, channels=MOOD_FCN_CHANNELS, pools=MOOD_FCN_POOLS, dropout=0.5),
+                  min_frames=256, default_chunk_s=29.1, frontend=MOOD_FE, paper_classes=35,
+                  cite="GTZAN / MTG-Jamendo study (004), Table 6: the mood FCN after Choi et al. 2016"),
         ModelSpec("fcn5", factory(ChoiFCN, channels=FCN5_CHANNELS, pools=FCN5_POOLS),
                   min_frames=1280, cite=_CHOI16, paper_classes=50, **_CHOI_FRONT),
         ModelSpec("k2c2", factory(FMAConvNet, channels=K2C2_CHANNELS, kernels=3, pools=K2C2_POOLS),
@@ -145,13 +163,28 @@ def _specs() -> list[ModelSpec]:
                   default_chunk_s=29.1, cite=_TOP10, paper_sr=16000, paper_classes=10),
         ModelSpec("chunk-crnn-mel", factory(ChunkCRNN, source="mel"), min_frames=16, cite=_TOP10,
                   **_TOP10_MEL_FRONT),
+        # the study's (b-RNN) and (b-LSTM): model (b) with the other two cells; (c): the chunks max-pooled
+        *(ModelSpec(f"chunk-crnn-{cell}", factory(ChunkCRNN, source="waveform", cell=cell), input="waveform",
+                    min_frames=3**8, default_chunk_s=29.1, cite=_TOP10, paper_sr=16000, paper_classes=10)
+          for cell in ("rnn", "lstm")),
+        ModelSpec("chunk-cnn", factory(ChunkCNN, source="waveform"), input="waveform", min_frames=3**8,
+                  default_chunk_s=29.1, cite=_TOP10, paper_sr=16000, paper_classes=10),
         # Won et al. 2020's models the registry lacked; input lengths: `input_length` in the code's training/main.py
         # and eval.py (29 * 16000, 3 * 16000, 59049, 15 * 16000 and 80000 samples).
         ModelSpec("won-fcn", factory(WonFCN), min_frames=1280, default_chunk_s=29.0, paper_classes=50,
                   paper_params=447_732, cite=f"Choi, Fazekas & Sandler 2016 FCN, {_SOTA}", frontend=WON_FE96),
+        # model.py CRNN: Choi et al. 2017's layer sizes with ReLU, no block dropout, dropout 0.5 before the dense
+        # layer, on the code's 16 kHz front-end with torchaudio's 96 mels, 29-s input.
+        ModelSpec("won-crnn", factory(ChoiCRNN, activation="relu", dropout=0.0, rnn_dropout=0.5), min_frames=96,
+                  default_chunk_s=29.0, paper_classes=50, paper_params=394_100, frontend=WON_FE96,
+                  cite=f"Choi, Fazekas, Sandler & Cho 2017 CRNN, {_SOTA}"),
         ModelSpec("musicnn", factory(Musicnn), min_frames=1, default_chunk_s=3.0, paper_classes=50,
                   paper_params=784_300, frontend=WON_FE96,
                   cite=f"Pons et al. 2018, End-to-end learning for music audio tagging at scale, {_SOTA}"),
+        # model.py SampleCNN: Lee et al.'s layers fed 16 kHz audio (59,049 samples: 3.69 s; Lee et al.: 22,050 Hz)
+        ModelSpec("won-samplecnn", factory(SampleCNN), input="waveform", min_frames=3**10,
+                  default_chunk_s=3**10 / 16000, paper_sr=16000, paper_classes=50, paper_params=1_869_874,
+                  cite=f"Lee et al. 2017, Sample-level deep CNNs for music auto-tagging, {_SOTA}"),
         ModelSpec("samplecnn-se", factory(SampleCNNSE), input="waveform", min_frames=3**10,
                   default_chunk_s=3**10 / 16000, paper_sr=16000, paper_classes=50, paper_params=6_951_858,
                   cite=f"Kim, Lee & Nam 2018, Sample-level CNN architectures for music auto-tagging, {_SOTA}"),

@@ -1,8 +1,9 @@
 """Building blocks shared by the model zoo: the base class with input checks, convolution blocks,
 max-pooling that adapts to small feature maps, a residual block and a recurrent summariser.
 
-Layout conventions: mel models see (batch, 1, n_mels, time) images (frequency first, as in the
-papers' "MP(freq, time)" notation); 1-D models see (batch, channels, time).
+Layout conventions: mel models see (batch, in_channels, n_mels, time) images (frequency first, as in the
+papers' "MP(freq, time)" notation; in_channels is 1, or 2 for aligned log-mel and CQT); 1-D models see
+(batch, channels, time).
 """
 
 from __future__ import annotations
@@ -244,18 +245,24 @@ class ZooModel(nn.Module):
         input_kind: "mel", "mfcc" or "waveform" (what `forward` expects).
         min_frames: shortest input accepted, in frames (samples for waveform models).
         n_bins: number of mel bands / MFCCs the model is bound to, or None where any number works.
+        in_channels: spectrogram channels of the input image (1; 2 for the aligned log-mel and CQT of
+            ``--deep-input mel+cqt``): 2-D models widen their first layer, 1-D models take
+            in_channels * n_bins input channels.
         head: the layer that produces the logits (replace it to fine-tune on new classes).
     `forward` returns logits (batch, n_classes); never a sigmoid or softmax.
     """
 
     input_kind: str = "mel"
 
-    def __init__(self, min_frames: int, n_bins: int | None = None):
+    def __init__(self, min_frames: int, n_bins: int | None = None, in_channels: int = 1):
         super().__init__()
         if min_frames < 1:
             raise ConfigError(f"min_frames={min_frames} must be a positive int")
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ConfigError(f"in_channels={in_channels!r} must be a positive int")
         self.min_frames = int(min_frames)
         self.n_bins = n_bins
+        self.in_channels = int(in_channels)
 
     def rnn_steps(self, length: int) -> int | None:
         """Time steps a recurrent layer reads for an input of `length` frames (samples), or None when
@@ -281,19 +288,24 @@ class ZooModel(nn.Module):
             raise ConfigError(f"{name} input has {length} {unit}; it needs at least {self.min_frames}")
 
     def _as_image(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, n_mels, time) or (batch, 1, n_mels, time) -> (batch, 1, n_mels, time), checked."""
-        if x.dim() == 3:
+        """(batch, n_mels, time) or (batch, 1, n_mels, time) -> (batch, 1, n_mels, time), checked; a model
+        built with in_channels=C > 1 takes (batch, C, n_mels, time) only."""
+        c = getattr(self, "in_channels", 1)
+        if x.dim() == 3 and c == 1:
             x = x.unsqueeze(1)
-        elif not (x.dim() == 4 and x.shape[1] == 1):
-            raise ConfigError(
-                f"input shape {tuple(x.shape)} must be (batch, n_mels, time) or (batch, 1, n_mels, time)"
-            )
+        elif not (x.dim() == 4 and x.shape[1] == c):
+            if c == 1:
+                raise ConfigError(
+                    f"input shape {tuple(x.shape)} must be (batch, n_mels, time) or (batch, 1, n_mels, time)"
+                )
+            raise ConfigError(f"input shape {tuple(x.shape)} must be (batch, {c}, n_mels, time): "
+                              f"{type(self).__name__} was built with in_channels={c}")
         self._check_bins_and_length(x.shape[-2], x.shape[-1])
         return x
 
     def _as_sequence(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, bins, time) or (batch, 1, bins, time) -> (batch, bins, time): bins become channels."""
-        return self._as_image(x).squeeze(1)
+        """(batch, bins, time) or (batch, C, bins, time) -> (batch, C * bins, time): bins become channels."""
+        return self._as_image(x).flatten(1, 2)
 
     def _as_wave(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, samples) or (batch, 1, samples) -> (batch, 1, samples), checked."""
@@ -305,13 +317,14 @@ class ZooModel(nn.Module):
         return x
 
 
-def input_norm(enabled: bool) -> nn.Module:
-    """BatchNorm over the single input channel (2 parameters), or identity.
+def input_norm(enabled: bool, channels: int = 1) -> nn.Module:
+    """BatchNorm over the input channels (2 parameters per channel: 2 for one log-mel), or identity.
 
     Standardises dB-scaled spectrograms inside the model, as the reference implementations of
-    Choi et al. and Won et al. do; the papers' layer lists do not count it.
+    Choi et al. and Won et al. do; the papers' layer lists do not count it. With two channels
+    (log-mel and CQT) each is standardised on its own.
     """
-    return nn.BatchNorm2d(1) if enabled else nn.Identity()
+    return nn.BatchNorm2d(channels) if enabled else nn.Identity()
 
 
 def product(values: Sequence[int]) -> int:

@@ -5,6 +5,7 @@ Both were designed for 96 mel bands x 1366 frames (29.1 s at 12 kHz, hop 256).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import torch
@@ -33,13 +34,33 @@ CRNN_CHANNELS = (64, 128, 128, 128)
 CRNN_POOLS = ((2, 2), (3, 3), (4, 4), (4, 4))
 
 
+def layer_widths(channels: str | Sequence[int], n_layers: int) -> tuple[int, ...]:
+    """One positive width per conv layer, from a sequence or a dash- or comma-separated string (a model
+    option: `channels=32-64-128-256-512`); ConfigError naming the value and the depth otherwise."""
+    given = channels
+    if isinstance(channels, str):
+        parts = [p.strip() for p in re.split(r"[-,]", channels.strip())]
+        channels = [int(p) if p.isdigit() else 0 for p in parts]
+    try:
+        channels = positive_ints("channels", channels)
+    except (ConfigError, TypeError, ValueError):
+        raise ConfigError(f"channels={given!r} must be positive integers, as a sequence or separated by '-' or "
+                          "',', e.g. 32-64-128-256-512") from None
+    if len(channels) != n_layers:
+        raise ConfigError(f"channels={given!r} gives {len(channels)} width(s); this model has {n_layers} conv "
+                          f"layers, one width each")
+    return channels
+
+
 class ChoiFCN(ZooModel):
     """Fully convolutional network of 3x3 conv -> BN -> activation -> max-pool blocks (FCN-4/FCN-5).
+
+    `channels`: one width per pool (a sequence, or a string such as "32-64-128-256-512", as a model option).
 
     The paper's pools reduce 96 x 1366 to 1 x 1; here any remaining map is max-pooled globally, so
     longer inputs and other band counts work. The output layer is a dense layer on the last width.
     Minimum input: the product of the time pools (1280 frames for both FCN-4 and FCN-5); any number
-    of mel bands (frequency pools clip to what is left).
+    of mel bands (frequency pools clip to what is left); in_channels input channels (2: log-mel and CQT).
     """
 
     def __init__(
@@ -52,14 +73,13 @@ class ChoiFCN(ZooModel):
         activation: str = "relu",
         dropout: float = 0.0,
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
-        channels = positive_ints("channels", channels)
         pools = tuple(pair(p) for p in pools)
-        if len(channels) != len(pools):
-            raise ConfigError(f"channels={channels} and pools={pools} must have the same length")
-        super().__init__(min_frames=product(p[1] for p in pools))
-        self.input_bn = input_norm(input_bn)
-        widths = (1, *channels)
+        channels = layer_widths(channels, len(pools))
+        super().__init__(min_frames=product(p[1] for p in pools), in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        widths = (self.in_channels, *channels)
         self.blocks = nn.Sequential(
             *(
                 ConvBlock2d(widths[i], widths[i + 1], 3, pools[i], activation=activation, dropout=dropout)
@@ -69,9 +89,9 @@ class ChoiFCN(ZooModel):
         self.head = nn.Linear(channels[-1], n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, C, n_mels / 96, time / 1280)."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        """Last conv map. x: (batch, [in_channels,] n_mels, time) -> (batch, C, n_mels / 96, time / 1280)."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         return self.blocks(x)  # (batch, C, n_mels / 96, time / 1280), (1, 1) at 96 x 1366
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,7 +107,8 @@ class ChoiCRNN(ZooModel):
     4x4), the remaining frequency axis averaged (it is 1 for 96 or 128 bands), then a GRU, LSTM or
     plain RNN (`cell`) of two layers x 32 units over the remaining time steps, the last step's
     output, dropout 0.3 and a dense output layer.
-    Minimum input: the product of the time pools (96 frames); any number of mel bands.
+    Minimum input: the product of the time pools (96 frames); any number of mel bands; in_channels
+    input channels (2: log-mel and CQT).
     """
 
     def __init__(
@@ -104,14 +125,13 @@ class ChoiCRNN(ZooModel):
         dropout: float = 0.1,
         rnn_dropout: float = 0.3,
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
-        channels = positive_ints("channels", channels)
         pools = tuple(pair(p) for p in pools)
-        if len(channels) != len(pools):
-            raise ConfigError(f"channels={channels} and pools={pools} must have the same length")
-        super().__init__(min_frames=product(p[1] for p in pools))
-        self.input_bn = input_norm(input_bn)
-        widths = (1, *channels)
+        channels = layer_widths(channels, len(pools))
+        super().__init__(min_frames=product(p[1] for p in pools), in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        widths = (self.in_channels, *channels)
         self.blocks = nn.Sequential(
             *(
                 ConvBlock2d(widths[i], widths[i + 1], 3, pools[i], activation=activation, dropout=dropout)
@@ -128,8 +148,8 @@ class ChoiCRNN(ZooModel):
         return fit_pooled_size(int(length), self.time_pools)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         x = self.blocks(x)  # (batch, C, n_mels / 96, time / 96)
         x = x.mean(dim=2)  # (batch, C, time / 96)
         x = x.transpose(1, 2)  # (batch, time / 96, C)

@@ -38,6 +38,7 @@ class FMAConvNet(ZooModel):
         "full" for a kernel of (n_mels, 1) without frequency padding (then the model is bound to
         n_mels bands). An int or pair alone applies to every block.
     pools: (freq, time) max-pool per block (clipped where the map is smaller).
+    in_channels: input channels (1; 2 for log-mel and CQT): the first conv's input width.
     Minimum input: the product of the time pools (1280 frames for k2c2 and k1c2, 2000 for k2c1).
     """
 
@@ -52,6 +53,7 @@ class FMAConvNet(ZooModel):
         dropout: float = 0.2,
         activation: str = "elu",
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
         channels = positive_ints("channels", channels)
         pools = tuple(pair(p) for p in pools)
@@ -63,14 +65,15 @@ class FMAConvNet(ZooModel):
         if FULL in kernels[1:]:
             raise ConfigError(f"kernels={kernels}: only the first block may span every band ('full')")
         full_first = kernels[0] == FULL
-        super().__init__(min_frames=product(p[1] for p in pools), n_bins=n_mels if full_first else None)
-        self.input_bn = input_norm(input_bn)
-        widths = (1, *channels)
+        super().__init__(min_frames=product(p[1] for p in pools), n_bins=n_mels if full_first else None,
+                         in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        widths = (self.in_channels, *channels)
         blocks: list[nn.Module] = []
         for i, (kernel, pool) in enumerate(zip(kernels, pools, strict=True)):
             if kernel == FULL:
-                block = ConvBlock2d(1, channels[0], 1, pool, activation=activation, dropout=dropout)
-                block[0] = nn.Conv2d(1, channels[0], (n_mels, 1))  # valid in frequency: n_mels -> 1
+                block = ConvBlock2d(widths[0], channels[0], 1, pool, activation=activation, dropout=dropout)
+                block[0] = nn.Conv2d(widths[0], channels[0], (n_mels, 1))  # valid in frequency: n_mels -> 1
             else:
                 block = ConvBlock2d(
                     widths[i], widths[i + 1], pair(kernel), pool, activation=activation, dropout=dropout
@@ -80,9 +83,9 @@ class FMAConvNet(ZooModel):
         self.head = nn.Conv2d(channels[-1], n_classes, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, C, n_mels / 96, time / 1280) for k2c2."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        """Last conv map. x: (batch, [in_channels,] n_mels, time) -> (batch, C, n_mels / 96, time / 1280) for k2c2."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         return self.blocks(x)  # (batch, C, freq', time'), e.g. (batch, 256, 1, 2) at 128 x 3000
 
     def class_maps(self, x: torch.Tensor) -> torch.Tensor:
@@ -101,7 +104,9 @@ class FMAConvNet1d(ZooModel):
 
     The first layer sees every band at once (frequency fully connected), later ones the previous
     widths; so it is bound to `n_mels`. pools: time max-pool per block, ints or (1, t) pairs as
-    the study writes them. Minimum input: the product of the pools (1280 frames).
+    the study writes them. in_channels: spectrogram channels (2: log-mel and CQT), laid side by
+    side as in_channels * n_mels input channels of the first 1-D conv (which is fully connected in
+    frequency anyway). Minimum input: the product of the pools (1280 frames).
     """
 
     def __init__(
@@ -115,14 +120,15 @@ class FMAConvNet1d(ZooModel):
         dropout: float = 0.2,
         activation: str = "elu",
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
         channels = positive_ints("channels", channels)
         pools = tuple(p if isinstance(p, int) else pair(p)[1] for p in pools)
         if len(channels) != len(pools):
             raise ConfigError(f"channels={channels} and pools={pools} must have the same length")
-        super().__init__(min_frames=product(pools), n_bins=n_mels)
-        self.input_bn = input_norm(input_bn)
-        widths = (n_mels, *channels)
+        super().__init__(min_frames=product(pools), n_bins=n_mels, in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        widths = (self.in_channels * n_mels, *channels)
         self.blocks = nn.Sequential(
             *(
                 ConvBlock1d(widths[i], widths[i + 1], kernel, pools[i], activation=activation, dropout=dropout)
@@ -132,9 +138,9 @@ class FMAConvNet1d(ZooModel):
         self.head = nn.Conv1d(channels[-1], n_classes, 1)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, C, time / 1280)."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x).squeeze(1)  # (batch, n_mels, time)
+        """Last conv map. x: (batch, [in_channels,] n_mels, time) -> (batch, C, time / 1280)."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x).flatten(1, 2)  # (batch, in_channels * n_mels, time)
         return self.blocks(x)  # (batch, C, time'), (batch, 256, 2) at 128 x 3000
 
     def class_maps(self, x: torch.Tensor) -> torch.Tensor:

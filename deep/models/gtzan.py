@@ -43,15 +43,16 @@ class GTZANCNN(ZooModel):
 
     The dense output layer reads the flattened (channels x remaining bands) map; remaining time
     steps (one at 130 frames, so the paper's flatten) are averaged, so longer excerpts work too.
-    Bound to `n_mels` bands (the dense layer's width depends on it). Minimum input: 80 frames.
+    Bound to `n_mels` bands (the dense layer's width depends on it); in_channels input channels (2:
+    log-mel and CQT). Minimum input: 80 frames.
     """
 
     def __init__(self, n_classes: int, n_mels: int = 128, *, depth: int = 3, dropout: float = 0.3,
-                 input_bn: bool = True):
+                 input_bn: bool = True, in_channels: int = 1):
         layers = _gtzan_layers(depth)
-        super().__init__(min_frames=GTZAN_MIN_FRAMES, n_bins=n_mels)
-        self.input_bn = input_norm(input_bn)
-        widths = (1, *(w for w, _, _ in layers))
+        super().__init__(min_frames=GTZAN_MIN_FRAMES, n_bins=n_mels, in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        widths = (self.in_channels, *(w for w, _, _ in layers))
         self.blocks = nn.Sequential(
             *(
                 ConvBlock2d(widths[i], w, k, pool, activation="relu", bn_after_pool=True)
@@ -63,9 +64,9 @@ class GTZANCNN(ZooModel):
         self.head = nn.Linear(widths[-1] * self.out_bands, n_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, C, out_bands, time')."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        """Last conv map. x: (batch, [in_channels,] n_mels, time) -> (batch, C, out_bands, time')."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         return self.blocks(x)  # (batch, C, out_bands, time'); (batch, 32, 8, 1) for CNN-3 on 128 x 130
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,7 +118,8 @@ class FFNN(ZooModel):
 
     Bound to `n_mels` x `n_frames` (128 x 130 in the study). Longer inputs are average-pooled along
     time to `n_frames` first (exactly the identity at `n_frames`); shorter ones are rejected. The
-    study's L2 penalty (0.001) belongs to the optimiser's weight decay, not the model.
+    study's L2 penalty (0.001) belongs to the optimiser's weight decay, not the model. With
+    in_channels C (2: log-mel and CQT) the first dense layer reads C * n_mels * n_frames values.
     """
 
     def __init__(
@@ -129,11 +131,12 @@ class FFNN(ZooModel):
         hidden: Sequence[int] = (512, 256, 64),
         dropout: float = 0.3,
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
-        super().__init__(min_frames=n_frames, n_bins=n_mels)
+        super().__init__(min_frames=n_frames, n_bins=n_mels, in_channels=in_channels)
         self.n_frames = int(n_frames)
-        self.input_bn = input_norm(input_bn)
-        widths = (n_mels * self.n_frames, *hidden)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        widths = (self.in_channels * n_mels * self.n_frames, *hidden)
         layers: list[nn.Module] = []
         for i in range(len(hidden)):
             layers += [nn.Linear(widths[i], widths[i + 1]), nn.ReLU(), nn.Dropout(dropout)]
@@ -141,10 +144,10 @@ class FFNN(ZooModel):
         self.head = nn.Linear(widths[-1], n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         if x.shape[-1] != self.n_frames:
-            x = F.adaptive_avg_pool2d(x, (x.shape[-2], self.n_frames))  # (batch, 1, n_mels, n_frames)
-        x = x.flatten(1)  # (batch, n_mels * n_frames)
+            x = F.adaptive_avg_pool2d(x, (x.shape[-2], self.n_frames))  # (batch, in_channels, n_mels, n_frames)
+        x = x.flatten(1)  # (batch, in_channels * n_mels * n_frames)
         x = self.mlp(x)  # (batch, hidden[-1])
         return self.head(x)  # (batch, n_classes) logits

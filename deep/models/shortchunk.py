@@ -15,10 +15,10 @@ from deep.models.blocks import ConvBlock2d, ResBlock2d, ZooModel, input_norm
 N_LAYERS = 7
 
 
-def _widths(n_channels: int) -> tuple[int, ...]:
-    """1 input channel, then c, c, 2c, 2c, 2c, 2c, 4c (128 .. 512 for c = 128)."""
+def _widths(n_channels: int, in_channels: int = 1) -> tuple[int, ...]:
+    """in_channels (1; 2 for log-mel and CQT), then c, c, 2c, 2c, 2c, 2c, 4c (128 .. 512 for c = 128)."""
     c = n_channels
-    return (1, c, c, 2 * c, 2 * c, 2 * c, 2 * c, 4 * c)
+    return (in_channels, c, c, 2 * c, 2 * c, 2 * c, 2 * c, 4 * c)
 
 
 class _DenseHead(nn.Module):
@@ -40,22 +40,22 @@ class _DenseHead(nn.Module):
 class ShortChunkCNN(ZooModel):
     """Seven 3x3 conv -> BN -> ReLU -> 2x2 max-pool layers, global max pool, dense head.
 
-    Any number of mel bands. Minimum input: 2^7 = 128 frames. The head's BatchNorm1d needs
-    batches of at least 2 in training mode.
+    Any number of mel bands; in_channels input channels (2: log-mel and CQT). Minimum input: 2^7 = 128
+    frames. The head's BatchNorm1d needs batches of at least 2 in training mode.
     """
 
     def __init__(self, n_classes: int, n_mels: int = 128, *, n_channels: int = 128, dropout: float = 0.5,
-                 input_bn: bool = True):
-        super().__init__(min_frames=2**N_LAYERS)
-        self.input_bn = input_norm(input_bn)
-        w = _widths(n_channels)
+                 input_bn: bool = True, in_channels: int = 1):
+        super().__init__(min_frames=2**N_LAYERS, in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        w = _widths(n_channels, self.in_channels)
         self.blocks = nn.Sequential(*(ConvBlock2d(w[i], w[i + 1], 3, 2) for i in range(N_LAYERS)))
         self.head = _DenseHead(w[-1], n_classes, dropout)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last conv map. x: (batch, [1,] n_mels, time) -> (batch, 4c, n_mels / 128, time / 128)."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        """Last conv map. x: (batch, [in_channels,] n_mels, time) -> (batch, 4c, n_mels / 128, time / 128)."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         return self.blocks(x)  # (batch, 4c, n_mels / 128, time / 128)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,22 +67,23 @@ class ShortChunkCNN(ZooModel):
 class ShortChunkResNet(ZooModel):
     """Seven stride-2 residual two-conv blocks (`ResBlock2d`), global max pool, dense head.
 
-    Any number of mel bands. Minimum input: 128 frames (stride-2 convs round up, so this is where
-    the last block is left with one time step, as for the plain short-chunk CNN).
+    Any number of mel bands; in_channels input channels (2: log-mel and CQT). Minimum input: 128 frames
+    (stride-2 convs round up, so this is where the last block is left with one time step, as for the
+    plain short-chunk CNN).
     """
 
     def __init__(self, n_classes: int, n_mels: int = 128, *, n_channels: int = 128, dropout: float = 0.5,
-                 input_bn: bool = True):
-        super().__init__(min_frames=2**N_LAYERS)
-        self.input_bn = input_norm(input_bn)
-        w = _widths(n_channels)
+                 input_bn: bool = True, in_channels: int = 1):
+        super().__init__(min_frames=2**N_LAYERS, in_channels=in_channels)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        w = _widths(n_channels, self.in_channels)
         self.blocks = nn.Sequential(*(ResBlock2d(w[i], w[i + 1], 3, 2) for i in range(N_LAYERS)))
         self.head = _DenseHead(w[-1], n_classes, dropout)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Last residual map. x: (batch, [1,] n_mels, time) -> (batch, 4c, n_mels / 128, time / 128)."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        """Last residual map. x: (batch, [in_channels,] n_mels, time) -> (batch, 4c, n_mels / 128, time / 128)."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         return self.blocks(x)  # (batch, 4c, ceil(n_mels / 128), ceil(time / 128))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -179,11 +179,32 @@ class ModelSpec:
 
     def __call__(self, n_classes: int, n_mels: int = 128, **kw) -> nn.Module:
         """Build the model. n_classes: output width; n_mels: mel bands of the input (ignored by
-        waveform and MFCC models); other keywords override the architecture's defaults or are ignored."""
+        waveform and MFCC models); other keywords override the architecture's defaults or are ignored.
+
+        in_channels (default 1): spectrogram channels of the input, (batch, in_channels, n_mels, time),
+        e.g. 2 for the aligned log-mel and CQT of ``--deep-input mel+cqt``; a model without channels
+        to widen (waveform and MFCC models) refuses any other value with a ConfigError (`channels_refusal`).
+        """
         for key, value in (("n_classes", n_classes), ("n_mels", n_mels)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ConfigError(f"{key}={value!r} must be a positive int")
+        in_channels = kw.get("in_channels", 1)
+        if in_channels != 1:
+            why = self.channels_refusal()
+            if why is not None:
+                raise ConfigError(f"{self.name} cannot take in_channels={in_channels!r} (e.g. mel+cqt input): {why}")
         return self.build(n_classes=int(n_classes), n_mels=int(n_mels), **kw)
+
+    def channels_refusal(self) -> str | None:
+        """Why this model cannot take a multi-channel spectrogram (in_channels > 1), or None when it can."""
+        if self.input == "waveform":
+            return "it takes raw waveforms (batch, samples), not spectrogram channels"
+        if self.input == "mfcc":
+            return "it takes MFCCs, whose coefficients are the channels of its 1-D convolutions"
+        accepts = getattr(self.build, "accepts", None)
+        if accepts is not None and not accepts("in_channels"):
+            return "its architecture takes a single spectrogram channel"
+        return None
 
     @property
     def weight_decay(self) -> float | None:

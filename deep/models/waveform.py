@@ -68,7 +68,7 @@ class ChunkCRNN(ZooModel):
     source="waveform": chunks of 3^8 = 6,561 samples (0.41 s at 16 kHz); the CNN is a small
         sample-level stack (conv 3 stride 3, then seven conv3 + pool-3 blocks).
     source="mel": chunks of 16 frames; mel bands are the CNN's input channels (bound to n_mels),
-        four conv3 + pool-2 blocks.
+        four conv3 + pool-2 blocks; with in_channels C (2: log-mel and CQT) C * n_mels input channels.
     Minimum input: one chunk.
     """
 
@@ -84,7 +84,11 @@ class ChunkCRNN(ZooModel):
         cell: str = "gru",
         dropout: float = 0.5,
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
+        if source == "waveform" and in_channels != 1:
+            raise ConfigError(f"ChunkCRNN(source='waveform') takes raw audio: in_channels={in_channels} applies "
+                              "to spectrogram input only (source='mel')")
         if source == "waveform":
             channels = positive_ints("channels", channels or (64, 64, 64, 128, 128, 128, 256, 256))
             chunk, n_bins = 3 ** len(channels), None
@@ -93,7 +97,7 @@ class ChunkCRNN(ZooModel):
             chunk, n_bins = 2 ** len(channels), n_mels
         else:
             raise ConfigError(f"source={source!r} must be 'waveform' or 'mel'")
-        super().__init__(min_frames=chunk, n_bins=n_bins)
+        super().__init__(min_frames=chunk, n_bins=n_bins, in_channels=in_channels)
         self.input_kind = source
         self.chunk = chunk
         if source == "waveform":
@@ -101,8 +105,8 @@ class ChunkCRNN(ZooModel):
             stem = [ConvBlock1d(1, channels[0], 3, stride=3, padding=0)]
             blocks = [ConvBlock1d(channels[i], channels[i + 1], 3, 3) for i in range(len(channels) - 1)]
         else:
-            self.input_bn = input_norm(input_bn)
-            widths = (n_mels, *channels)
+            self.input_bn = input_norm(input_bn, self.in_channels)
+            widths = (self.in_channels * n_mels, *channels)
             stem = []
             blocks = [ConvBlock1d(widths[i], widths[i + 1], 3, 2) for i in range(len(channels))]
         self.encoder = nn.Sequential(*stem, *blocks)
@@ -118,17 +122,44 @@ class ChunkCRNN(ZooModel):
         """(batch, channels, length) -> (batch, n_chunks, channels, chunk)."""
         return x.unfold(-1, self.chunk, self.chunk).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def chunk_embeddings(self, x: torch.Tensor) -> torch.Tensor:
+        """One CNN embedding per chunk: (batch, [1,] samples) or a log-mel batch -> (batch, n_chunks, C)."""
         if self.input_kind == "waveform":
             x = self._as_wave(x)  # (batch, 1, samples)
         else:
-            x = self.input_bn(self._as_image(x)).squeeze(1)  # (batch, n_mels, time)
+            x = self.input_bn(self._as_image(x)).flatten(1, 2)  # (batch, in_channels * n_mels, time)
         batch = x.shape[0]
         x = self._chunks(x)  # (batch, n_chunks, channels, chunk)
         n_chunks = x.shape[1]
         x = x.reshape(batch * n_chunks, x.shape[2], self.chunk)  # (batch * n_chunks, channels, chunk)
         x = self.encoder(x)  # (batch * n_chunks, C, 1)
-        x = x.amax(dim=-1).reshape(batch, n_chunks, -1)  # (batch, n_chunks, C)
+        return x.amax(dim=-1).reshape(batch, n_chunks, -1)  # (batch, n_chunks, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.chunk_embeddings(x)  # (batch, n_chunks, C)
         x = self.rnn(x)  # (batch, hidden)
         x = self.dropout(x)  # (batch, hidden)
+        return self.head(x)  # (batch, n_classes) logits
+
+
+class ChunkCNN(ChunkCRNN):
+    """Chunk-based 1-D CNN (the MTAT top-10 study's model (c)): ChunkCRNN's chunks and CNN, the chunk
+    embeddings combined by a global max pool instead of a recurrent layer (the study says "a Global Pooling
+    layer"; which pooling it does not say), then dropout and a dense output layer. Minimum input: one chunk.
+    """
+
+    rnn_steps = None  # no recurrent layer: no minimum number of steps
+
+    def __init__(self, n_classes: int, n_mels: int = 128, *, source: str = "waveform",
+                 channels: Sequence[int] | None = None, dropout: float = 0.5, input_bn: bool = True,
+                 in_channels: int = 1):
+        super().__init__(n_classes, n_mels, source=source, channels=channels, dropout=dropout, input_bn=input_bn,
+                         in_channels=in_channels)
+        width = self.rnn.rnn.input_size
+        del self.rnn
+        self.head = nn.Linear(width, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.chunk_embeddings(x).amax(dim=1)  # (batch, C)
+        x = self.dropout(x)  # (batch, C)
         return self.head(x)  # (batch, n_classes) logits

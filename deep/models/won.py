@@ -77,11 +77,14 @@ class WonFCN(ChoiFCN):
 
     96 bands x 1813 frames (29 s at 16 kHz) pool to 1 x 1, as in the code, which flattens that map;
     global max pooling lets 128 bands and longer inputs through. Minimum input: 1280 frames.
+    in_channels: input channels (2: log-mel and CQT), as `ChoiFCN`.
     """
 
-    def __init__(self, n_classes: int, n_mels: int = 96, *, dropout: float = 0.5, input_bn: bool = True):
+    def __init__(self, n_classes: int, n_mels: int = 96, *, dropout: float = 0.5, input_bn: bool = True,
+                 in_channels: int = 1):
         super().__init__(
-            n_classes, n_mels, channels=WON_FCN_CHANNELS, pools=FCN5_POOLS, activation="relu", input_bn=input_bn
+            n_classes, n_mels, channels=WON_FCN_CHANNELS, pools=FCN5_POOLS, activation="relu", input_bn=input_bn,
+            in_channels=in_channels,
         )
         self.dropout = nn.Dropout(dropout)
 
@@ -105,6 +108,8 @@ class Musicnn(ZooModel):
     The code fixes the filter heights for 96 bands (67 and 38) whatever the band count; a model built
     for fewer bands clips them to n_mels, and an input with fewer bands than the tallest filter is
     rejected. Any length works (every conv is "same" padded): min_frames is 1.
+    in_channels C (2: log-mel and CQT): the vertical filters span the C channels, the horizontal ones
+    read the C band-averaged channels.
     """
 
     def __init__(
@@ -120,33 +125,35 @@ class Musicnn(ZooModel):
         dense: int = MUSICNN_DENSE,
         dropout: float = 0.5,
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
-        super().__init__(min_frames=1)
+        super().__init__(min_frames=1, in_channels=in_channels)
         if any(k % 2 == 0 for k in temporal_lengths):
             raise ConfigError(f"temporal_lengths={temporal_lengths} must be odd to keep the frame count")
         heights = tuple(min(int(h), n_mels) for h in timbral_heights)
         self.min_bins = max(heights)
-        self.input_bn = input_norm(input_bn)
+        self.input_bn = input_norm(input_bn, self.in_channels)
+        c = self.in_channels
         self.timbral = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(1, timbral_filters, (h, 7), padding=(0, 3)), nn.BatchNorm2d(timbral_filters),
+            nn.Sequential(nn.Conv2d(c, timbral_filters, (h, 7), padding=(0, 3)), nn.BatchNorm2d(timbral_filters),
                           nn.ReLU())
             for h in heights
         )  # fmt: skip
-        self.temporal = nn.ModuleList(ConvBlock1d(1, temporal_filters, k) for k in temporal_lengths)
+        self.temporal = nn.ModuleList(ConvBlock1d(c, temporal_filters, k) for k in temporal_lengths)
         front = len(heights) * timbral_filters + len(temporal_lengths) * temporal_filters
         self.mid = nn.ModuleList(ConvBlock1d(front if i == 0 else backend, backend, 7) for i in range(3))
         self.head = _dense_head(2 * (front + 3 * backend), dense, n_classes, dropout)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled back-end vector. x: (batch, [1,] n_mels, time) -> (batch, 2 * (561 + 3 * 64))."""
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
+        """Pooled back-end vector. x: (batch, [in_channels,] n_mels, time) -> (batch, 2 * (561 + 3 * 64))."""
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
         if x.shape[-2] < self.min_bins:
             raise ConfigError(
                 f"Musicnn input has {x.shape[-2]} mel bands; its tallest filter needs at least {self.min_bins}"
             )
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         timbral = [conv(x).amax(dim=2) for conv in self.timbral]  # each (batch, 204, time)
-        band_mean = x.mean(dim=2)  # (batch, 1, time)
+        band_mean = x.mean(dim=2)  # (batch, in_channels, time)
         temporal = [conv(band_mean) for conv in self.temporal]  # each (batch, 51, time)
         front = torch.cat(timbral + temporal, dim=1)  # (batch, 561, time)
         mid = [self.mid[0](front)]  # (batch, 64, time)
@@ -261,7 +268,8 @@ class CNNSA(ZooModel):
     position embeddings, as in the code); the [CLS] output -> dense -> tanh (BERT's pooler) ->
     dropout 0.5 -> dense output layer.
     Other band counts: a remaining band axis is max-pooled (the code requires it to be 1). Any
-    length works (stride-2 convs round up): min_frames is 1.
+    length works (stride-2 convs round up): min_frames is 1. in_channels: input channels (2: log-mel
+    and CQT), the first residual block's input width.
     """
 
     def __init__(
@@ -277,12 +285,13 @@ class CNNSA(ZooModel):
         hidden_dropout: float = 0.4,
         dropout: float = 0.5,
         input_bn: bool = True,
+        in_channels: int = 1,
     ):
-        super().__init__(min_frames=1)
+        super().__init__(min_frames=1, in_channels=in_channels)
         c = n_channels
-        widths = (1, c, c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c)
+        widths = (self.in_channels, c, c, 2 * c, 2 * c, 2 * c, 2 * c, 2 * c)
         strides: tuple[Size2, ...] = (2, 2, 2, (2, 1), (2, 1), (2, 1), (2, 1))
-        self.input_bn = input_norm(input_bn)
+        self.input_bn = input_norm(input_bn, self.in_channels)
         self.blocks = nn.Sequential(*(ResBlock2d(widths[i], widths[i + 1], 3, strides[i]) for i in range(7)))
         width = widths[-1]
         self.register_buffer("cls", cls_token(width), persistent=False)
@@ -294,8 +303,8 @@ class CNNSA(ZooModel):
         self.head = nn.Linear(width, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self._as_image(x)  # (batch, 1, n_mels, time)
-        x = self.input_bn(x)  # (batch, 1, n_mels, time)
+        x = self._as_image(x)  # (batch, in_channels, n_mels, time)
+        x = self.input_bn(x)  # (batch, in_channels, n_mels, time)
         x = self.blocks(x)  # (batch, 256, n_mels / 128, time / 8)
         x = x.amax(dim=2).transpose(1, 2)  # (batch, time / 8, 256)
         cls = self.cls.to(x.dtype).expand(x.shape[0], 1, -1)  # (batch, 1, 256)

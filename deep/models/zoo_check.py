@@ -30,7 +30,7 @@ _SHORT_CITES = (
     ("Lee", "Lee et al. 2017"),
     ("MagnaTagATune top-10", "MTAT top-10 study (001)"),
 )
-_TASKS = {50: "MTAT top-50", 10: "GTZAN / MTAT top-10", 12: "FMA top genres"}
+_TASKS = {50: "MTAT top-50", 10: "GTZAN / MTAT top-10", 12: "FMA top genres", 35: "MTG-Jamendo moods (004)"}
 
 
 def short_cite(cite: str) -> str:

@@ -17,8 +17,10 @@ from deep.frontend import (
     build_frontend,
     dct_matrix,
     power_to_db,
+    resample_bins,
 )
 from features.errors import ConfigError
+from features.spectrogram import SpecConfig
 
 # Float32 STFTs in torch and numpy differ by rounding, which is relative to each signal's peak energy:
 # within 60 dB of an item's peak the dB values agree to 1e-3 dB; bins 90-100 dB down (the clicks and
@@ -147,14 +149,56 @@ def test_cqt_matches_librosa_pseudo_cqt():
     assert int(np.argmax(out[0].mean(axis=1))) == 45
 
 
-def test_mel_cqt_stacks_two_channels():
-    sr = 22050
-    y = torch.from_numpy(_signals(sr, 0.5))
-    front = MelCQT(sr=sr, n_fft=2048, hop_length=512, n_bins=84)
+def _librosa_cqt_db(y, *, sr, hop_length, n_bins=84):
+    return librosa.amplitude_to_db(librosa.pseudo_cqt(y, sr=sr, hop_length=hop_length, n_bins=n_bins), ref=1.0,
+                                   amin=1e-5, top_db=None)
+
+
+def _interp_bins(db: np.ndarray, n_bins: int) -> np.ndarray:
+    """(bins, frames) -> (n_bins, frames): each frame linearly interpolated at n_bins evenly spaced positions
+    from the first to the last bin (numpy's own interpolation, independent of torch's)."""
+    pos = np.linspace(0, db.shape[0] - 1, n_bins)
+    return np.stack([np.interp(pos, np.arange(db.shape[0]), col) for col in db.T], axis=1)
+
+
+def test_resample_bins_is_linear_interpolation_keeping_the_end_bins():
+    x = np.random.default_rng(3).standard_normal((2, 84, 5)).astype(np.float32)
+    for n in (128, 96, 40):
+        out = resample_bins(torch.from_numpy(x), n).numpy()
+        assert out.shape == (2, n, 5)
+        np.testing.assert_allclose(out, np.stack([_interp_bins(item, n) for item in x]), atol=1e-4)  # float32 positions
+    assert torch.equal(resample_bins(torch.from_numpy(x), 84), torch.from_numpy(x))
+
+
+def test_mel_cqt_channels_are_librosas_log_mel_and_its_cqt_resampled_to_the_mel_bins():
+    sr, hop = 22050, 512
+    y = _signals(sr, 1.0)
+    out = MelCQT(sr=sr, n_fft=1024, hop_length=hop, n_mels=128)(torch.from_numpy(y)).numpy()
+    frames = 1 + y.shape[1] // hop
+    assert out.shape == (3, 2, 128, frames) and out.dtype == np.float32  # same hop: frames aligned
+    mel = np.stack([_librosa_logmel(s, sr=sr, n_fft=1024, hop_length=hop, n_mels=128) for s in y])
+    _assert_db_close(out[:, 0], mel)
+    cqt = np.stack([_librosa_cqt_db(s, sr=sr, hop_length=hop) for s in y])  # (3, 84, frames)
+    _assert_db_close(out[:, 1], np.stack([_interp_bins(c, 128) for c in cqt]))
+    # The end bins stay C1 and B7: the 440 Hz sine's peak moves from CQT bin 45 to 45 * 127 / 83 = 68.9.
+    assert int(np.argmax(out[0, 1].mean(axis=1))) == 69
+    # With as many mel bands as CQT bins the CQT channel is the CQT itself.
+    same = MelCQT(sr=sr, n_fft=1024, hop_length=hop, n_mels=84)(torch.from_numpy(y[:1]))
+    assert torch.equal(same[:, 1], CQT(sr=sr, hop_length=hop, n_bins=84)(torch.from_numpy(y[:1])))
+
+
+def test_mel_cqt_from_config_gives_the_cached_log_mel_as_channel_0():
+    sc = SpecConfig(sr=16000, n_fft=512, hop_length=256, n_mels=96, fmax=8000.0, htk=True, norm=None,
+                    pad_mode="reflect")
+    y = torch.from_numpy(_signals(16000, 0.5))
+    front = MelCQT.from_config(sc)
     out = front(y)
-    assert out.shape == (3, 2, 84, 1 + y.shape[1] // 512)
-    assert torch.equal(out[:, 0], LogMel(sr=sr, n_fft=2048, hop_length=512, n_mels=84)(y))
-    assert torch.equal(out[:, 1], CQT(sr=sr, hop_length=512, n_bins=84)(y))
+    assert out.shape == (3, 2, 96, 1 + y.shape[1] // 256) and front.n_bins == 96
+    assert torch.equal(out[:, 0], LogMel.from_config(sc)(y))
+    assert torch.equal(out[:, 1], resample_bins(CQT(sr=16000, hop_length=256)(y), 96))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        auto = front(y)
+    assert auto.dtype == torch.float32 and torch.equal(auto, out)
 
 
 def test_build_frontend_and_errors():

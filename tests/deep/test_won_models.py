@@ -138,6 +138,39 @@ def test_harmonic_cnn_parameter_count_by_hand():
     assert _n_params(HarmonicCNN(50, learn_q=False)) == expected - 1
 
 
+def test_won_crnn_is_the_codes_crnn():
+    """model.py CRNN: conv 1->64->128->128->128 (3x3, BN, ReLU, pools 2/3/4/4), GRU 128->32 x 2 layers, the
+    last step, dropout 0.5, dense 32->50 (dense to 50 outputs hard-coded there); its input BN; 96 mels, 29 s."""
+    gru = lambda i, h: 3 * (h * i + h * h + 2 * h)  # noqa: E731  torch: W_ih, W_hh, b_ih, b_hh per gate
+    expected = _bn(1) + _conv(1, 64, 3, 3) + _bn(64) + _conv(64, 128, 3, 3) + _bn(128)
+    expected += 2 * (_conv(128, 128, 3, 3) + _bn(128)) + gru(128, 32) + gru(32, 32) + _dense(32, 50)
+    assert expected == 394_100
+    spec = DEEP_MODELS["won-crnn"]
+    assert spec.paper_params == expected and spec.frontend.n_mels == 96 and spec.frontend.sr == SR
+    assert spec.chunk_length(SR, HOP) == 1 + 29 * SR // HOP == 1813
+    model = spec(n_classes=50, n_mels=96)
+    assert _n_params(model) == expected
+    assert not any(isinstance(m, nn.Dropout) for m in model.blocks.modules())  # no block dropout
+    assert [type(m) for m in model.blocks.modules() if isinstance(m, (nn.ReLU, nn.ELU))] == [nn.ReLU] * 4
+    assert model.dropout.p == 0.5 and model.rnn_steps(1813) == 1813 // 96
+    torch.manual_seed(0)
+    assert model(torch.randn(2, 96, 1813)).shape == (2, 50)
+
+
+def test_won_samplecnn_is_the_codes_samplecnn_at_16_khz():
+    """model.py SampleCNN: conv(3, stride 3) 1->128, conv3 blocks 128, 128, 256, 256 x 5, 512, a 1x1 conv 512, each
+    with BN; dense 512->50; fed 59,049 samples of 16 kHz audio (Lee et al.'s registry entry reads 22,050 Hz)."""
+    widths = [128, 128, 128, 256, 256, 256, 256, 256, 256, 512]
+    expected = _conv(1, 128, 3) + _bn(128)
+    expected += sum(_conv(widths[i], widths[i + 1], 3) + _bn(widths[i + 1]) for i in range(9))
+    expected += _conv(512, 512, 1) + _bn(512) + _dense(512, 50)
+    assert expected == 1_869_874
+    spec = DEEP_MODELS["won-samplecnn"]
+    assert spec.paper_params == expected and spec.paper_sr == SR and spec.chunk_length(SR, None) == 3**10
+    assert _n_params(spec(n_classes=50)) == expected == _n_params(DEEP_MODELS["samplecnn"](n_classes=50))
+    assert DEEP_MODELS["samplecnn"].paper_sr == 22050
+
+
 def test_specs_metadata_matches_the_built_models_and_the_paper():
     assert list(SPECS) == ["won-fcn", "musicnn", "samplecnn-se", "cnnsa", "harmonic-cnn"]
     assert WON_PAPER_FRONTEND["n_fft"] == 512 and WON_PAPER_FRONTEND["hop_length"] == HOP

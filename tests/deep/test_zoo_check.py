@@ -79,3 +79,15 @@ def test_fewer_than_four_recurrent_steps_are_refused(name, length, steps):
 def test_the_crnn_reads_fourteen_steps_at_its_papers_input():
     assert get_model("crnn", n_classes=50, n_mels=96).rnn_steps(1366) == 14  # 1366 // (2 * 3 * 4 * 4)
     assert check_rnn_steps("k2c2", get_model("k2c2", n_classes=2), 10) is None  # no recurrent layer
+
+
+def test_readme_carries_the_current_zoo_table():
+    """README.md's model-zoo table is `python -m deep.models --check`'s output, row for row."""
+    from pathlib import Path
+
+    from deep.models.zoo_check import markdown_table
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text().splitlines()
+    start = readme.index(next(line for line in readme if line.startswith("| model | paper | input | paper input")))
+    end = next(i for i in range(start, len(readme)) if not readme[i].startswith("|"))
+    assert readme[start:end] == markdown_table([zoo_row(s) for s in DEEP_MODELS.values()]).rstrip("\n").split("\n")
