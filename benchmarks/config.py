@@ -7,7 +7,7 @@ exactly one of them (`n_mfcc = 40`), or a key of the tables `[features]`, `[spec
 spelled `[feature_options]`, `[spec_options]`, `[train_options]`, as config.json writes them), which a
 name in two of them (sr, n_fft, hop_length, n_mels, top_db, offset, duration) needs. They land in
 `feature_options` / `spec_options` / `train_options`; RunConfig's own fields (epochs, batch_size, lr,
-device, augment) win over TrainConfig's same-named ones.
+device, augment, amp) win over TrainConfig's same-named ones.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ PROFILES = ("quick", "paper")
 CLASSICAL_DEFAULT = ("lr", "rf", "xgb", "svm", "knn", "mlp")
 DEEP_DEFAULT = {"quick": ("small-cnn",), "paper": ()}
 STUDIES = ("imbalance",)
+SPLIT_UNITS = ("track", "excerpt", "excerpt-in-track")
+EXCERPT_UNITS = ("excerpt", "excerpt-in-track")  # the split units whose items are excerpts (`benchmarks.excerpt_items`)
 KFOLD = "kfold"  # the --split value of grouped, stratified k-fold cross-validation (`benchmarks.crossval`)
 MIN_FOLDS = 3  # a test fold, a validation fold and at least one training fold
 IMBALANCE_PROFILES = ("exponential", "step")
@@ -66,6 +68,13 @@ class RunConfig:
     split: str | None = None  # None: the dataset's default split; "kfold": k-fold cross-validation
     split_seed: int = 0
     folds: int = 5  # k of split="kfold"
+    # the unit the split deals and the metrics score: "track", or "excerpt" (each track cut into its excerpts,
+    # dealt at random by split_seed: one song's excerpts fall in train and test, a declared leak, as in studies
+    # that split excerpts; `benchmarks.excerpt_items`), or "excerpt-in-track" (the same excerpts as items, each
+    # in its source track's split: the dataset's split decides, nothing leaks)
+    split_unit: str = "track"
+    # seconds dropped at both ends of every track before it is cut into excerpts (excerpt split units only)
+    excerpt_trim: float = 0.0
     seeds: tuple[int, ...] = (0,)
     profile: str = "quick"
     features: str = "all"
@@ -99,6 +108,8 @@ class RunConfig:
     # refusing a model whose input would be more than half padding
     allow_padding: bool = False
     device: str = "auto"
+    # deep: mixed precision on CUDA (TrainConfig.amp; no effect on the CPU); False: full precision
+    amp: bool = True
     no_torch: bool = False
     # study mode
     study: str | None = None
@@ -166,6 +177,19 @@ class RunConfig:
         if self.split == KFOLD and self.study is not None:
             raise ConfigError(f"--split kfold does not combine with --study {self.study}: the study draws its "
                               "subsets from one training split; drop one of them")
+        _one_of("split_unit", self.split_unit, SPLIT_UNITS)
+        if self.split_unit == "excerpt" and (self.split == KFOLD or self.study is not None):
+            raise ConfigError(f"split_unit='excerpt' does not combine with "
+                              f"{'--split kfold' if self.split == KFOLD else f'--study {self.study}'}: it deals "
+                              "excerpts into one train/valid/test split (--split random); drop one of them")
+        if self.split_unit == "excerpt-in-track" and (self.split == KFOLD or self.study is not None):
+            raise ConfigError(f"split_unit='excerpt-in-track' does not combine with "
+                              f"{'--split kfold' if self.split == KFOLD else f'--study {self.study}'}: its excerpts "
+                              "take their tracks' parts of one train/valid/test split (the dataset's, or --split "
+                              "random); drop one of them")
+        if isinstance(self.excerpt_trim, bool) or not isinstance(self.excerpt_trim, int | float) \
+                or not self.excerpt_trim >= 0:
+            raise ConfigError(f"excerpt_trim={self.excerpt_trim!r} must be a number of seconds >= 0")
         if self.study == "imbalance" and any(r < 1 for r in self.imbalance_ratios):
             raise ConfigError(f"imbalance ratios {self.imbalance_ratios} must all be >= 1")
         _check_tracking(self.track, self.track_uri)
@@ -237,9 +261,9 @@ def _coerce(name: str, value):
         if not out and name not in MAY_BE_EMPTY:  # an empty value given on purpose is a mistake, not "the default"
             raise ConfigError(f"{name}={value!r} lists nothing; name at least one, or leave the setting out")
         return out
-    if name == "model_options":
+    if name == "model_options":  # a list value (TOML `channels = [32, 64]`) as a tuple: a RunConfig is hashable
         items = value.items() if isinstance(value, dict) else value
-        return tuple(sorted((str(k), v) for k, v in items))
+        return tuple(sorted((str(k), _freeze(v)) for k, v in items))
     if name == "dataset_options":
         if isinstance(value, dict):
             return tuple(sorted((str(k), str(v)) for k, v in value.items()))

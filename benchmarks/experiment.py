@@ -2,7 +2,9 @@
 and scored; it returns its results and writes no files.
 
 Every model is scored on the same tracks: a track that failed in any stage a requested model needs
-is dropped for all models and listed in the skipped files with the stage and the reason.
+is dropped for all models and listed in the skipped files with the stage and the reason. In an excerpt-unit
+run (split_unit "excerpt" or "excerpt-in-track", `benchmarks.excerpt_items`) the items are the tracks' excerpts,
+dealt at random or each in its track's split.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import pandas as pd
 
 from benchmarks import grid
 from benchmarks import metrics as M
-from benchmarks.config import RunConfig
+from benchmarks.config import EXCERPT_UNITS, RunConfig
 from benchmarks.datasets.base import LoadedDataset
+from benchmarks.excerpt_items import as_excerpts
 from benchmarks.families import FitContext, family_of, load_family
 from benchmarks.runfolder import SKIPPED_COLUMNS, Timer, empty_skipped
 from benchmarks.splits import SPLITS
@@ -113,6 +116,8 @@ class Experiment:
 
     def run(self) -> ExperimentResult:
         cfg, ds = self.cfg, self.ds
+        if cfg.split_unit in EXCERPT_UNITS:  # the tracks become their excerpts (at random: a declared leak)
+            as_excerpts(cfg, ds, cfg.models, self.note)
         inputs = self.inputs if self.inputs is not None else build_inputs(cfg, ds.table, cfg.models, self.timer)
         ok = inputs.available(ds.table)
         if not ok.all():

@@ -67,6 +67,9 @@ def load_dataset(cfg: RunConfig, *, for_folds: bool = False) -> LoadedDataset:
     if cfg.split_seed != 0 and ds.split_name not in SEEDED_SPLITS:
         raise ConfigError(f"--split-seed {cfg.split_seed} has no effect on the fixed split {ds.split_name!r} of "
                           f"{cfg.dataset}; drop it, or choose a seeded split (--split random) if the dataset has one")
+    if cfg.split_unit == "excerpt" and ds.split_name not in SEEDED_SPLITS:
+        raise ConfigError(f"split_unit='excerpt' deals excerpts at random (--split-seed); split {ds.split_name!r} of "
+                          f"{cfg.dataset} is fixed: use --split {' / '.join(SEEDED_SPLITS)}, or split_unit='track'")
     splits = set(ds.table["split"].astype(str))
     if not {"train", "test"} <= splits:
         raise ConfigError(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from baselines import BASELINES
-from benchmarks.config import DEEP_INPUTS, KFOLD, RunConfig, default_models
+from benchmarks.config import DEEP_INPUTS, EXCERPT_UNITS, KFOLD, RunConfig, default_models
 from benchmarks.datasets import DATASETS, get_dataset
-from benchmarks.families.strategies import names_for, strategies
+from benchmarks.families.strategies import get_strategy, names_for, strategies
 from benchmarks.splits import kfold_split
 from deep.models import DEEP_MODELS
 from features import FEATURE_SETS
@@ -36,20 +36,22 @@ ONLY_FOR = [
     ("a FeatureConfig setting", "feature_options", "classical"), ("a SpecConfig setting", "spec_options", "deep"),
     ("a TrainConfig setting", "train_options", "deep"), ("a model option", "model_options", "deep"),
     ("--imbalance-ratio", "imbalance_ratios", "study"), ("--imbalance-profile", "imbalance_profile", "study"),
-    ("--folds", "folds", "kfold"),
+    ("--folds", "folds", "kfold"), ("--excerpt-trim", "excerpt_trim", "excerpt-unit"),
 ]
 GROUP_WORDS = {"classical": "it acts on classical models and this run has none",
                "deep": "it acts on deep models and this run has none",
                "excerpts": "it acts on excerpts and --excerpts is not given",
                "study": "it acts on the imbalance study and --study is not given",
-               "kfold": "it acts on k-fold cross-validation and --split kfold is not given"}
+               "kfold": "it acts on k-fold cross-validation and --split kfold is not given",
+               "excerpt-unit": f"it trims tracks before they are cut into excerpt items and --split-unit is not one "
+                               f"of {', '.join(EXCERPT_UNITS)}"}
 
 
 def no_effect(cfg: RunConfig, models) -> None:
     """ConfigError for the first setting that would change nothing in this run (see ONLY_FOR)."""
     present = {"classical": any(m in BASELINES for m in models), "deep": any(m not in BASELINES for m in models),
                "excerpts": cfg.excerpts is not None, "study": cfg.study is not None,
-               "kfold": cfg.split == KFOLD}
+               "kfold": cfg.split == KFOLD, "excerpt-unit": cfg.split_unit in EXCERPT_UNITS}
     defaults = RunConfig()
     for flag, name, group in ONLY_FOR:
         if not present[group] and getattr(cfg, name) != getattr(defaults, name):
@@ -80,8 +82,9 @@ def validate(cfg: RunConfig) -> RunConfig:
                               "apply to every deep model of the run")
     if len(set(models)) != len(models):
         raise ConfigError(f"models={','.join(models)} lists a model twice")
-    for s in cfg.strategies:
-        _choice("strategy", s, reg["strategies"])
+    named = tuple(get_strategy(s).name for s in cfg.strategies)  # sized ones canonical: upsample@.50 -> @0.5
+    if len(set(named)) != len(named):
+        raise ConfigError(f"strategies={','.join(cfg.strategies)} lists a strategy twice")
     # Building the module is cheap (no data is read); it tells the task, so that impossible
     # combinations stop here, before any data is generated, decoded or trained on.
     module = get_dataset(cfg.dataset, cfg.data_dir, **dict(cfg.dataset_options))
@@ -91,8 +94,8 @@ def validate(cfg: RunConfig) -> RunConfig:
         if "folds" in dict(cfg.dataset_options):
             raise ConfigError("--dataset-option folds has no effect with --split kfold, which draws its own "
                               f"folds; drop it and give --folds (now {cfg.folds})")
-    for s in cfg.strategies:
-        if task not in strategies()[s].tasks:
+    for s in named:
+        if task not in get_strategy(s).tasks:
             raise ConfigError(
                 f"strategy {s!r} does not support the {task}-label task of {cfg.dataset}; "
                 f"for {task}-label data choose from {', '.join(names_for(task))}"
@@ -104,4 +107,4 @@ def validate(cfg: RunConfig) -> RunConfig:
             import essentia  # noqa: F401  (an optional extra: imported only when asked for)
         except ImportError:
             raise ConfigError("backend 'essentia' needs the essentia extra: pip install -e '.[essentia]'") from None
-    return dataclasses.replace(cfg, models=tuple(models))
+    return dataclasses.replace(cfg, models=tuple(models), strategies=named)

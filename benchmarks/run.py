@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     a("--split", help="dataset split (default: the dataset's official/fixed split); kfold: grouped, stratified "
                       "k-fold cross-validation, every track tested once (datasets without an official split)")
     a("--split-seed", type=int, help="seed of a random split or of the folds (default 0: the same split every run)")
+    a("--split-unit", choices=cfgmod.SPLIT_UNITS,
+      help="what the split deals and the metrics score: track (default), excerpt (every track cut into excerpts: "
+           "the classical models' --excerpts / --excerpt-overlap, or in a run of deep models only their training "
+           "chunk, --chunk-s or 3 s, at [train] example_overlap; the excerpts are dealt at random with --split "
+           "random, so excerpts of one song land in train and test, a leak the run states, as in studies that "
+           "split excerpts) or excerpt-in-track (the same excerpts as items, each in its track's part of the "
+           "dataset's split, official or seeded: no leak; not with --split kfold or --study)")
+    a("--excerpt-trim", type=float, metavar="SECONDS",
+      help="with an excerpt --split-unit: drop this many seconds at both ends of every track before cutting it into "
+           "excerpts (default 0; deep models only); a track left without one whole excerpt is skipped (skipped.csv)")
     a("--folds", type=int, help=f"k of --split kfold (default {RunConfig.folds}, at least {cfgmod.MIN_FOLDS})")
     a("--seeds", help="comma-separated training seeds, e.g. 0,1,2 (results report mean ± std)")
     a("--profile", choices=cfgmod.PROFILES, help="quick (default) or paper (the reference studies' settings)")
@@ -70,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--excerpt-overlap", type=float, help="overlap of excerpts (default 0.5)")
     a("--min-duration", type=float, metavar="SECONDS", help="skip files shorter than this (default 0.5 s)")
     a("--tune", action="store_true", default=None, help="tune a small grid per model on the validation split")
-    a("--strategies", help="imbalance strategies, comma-separated (default: none)")
+    a("--strategies", help="imbalance strategies, comma-separated (default: none); upsample and downsample take "
+                           "their size after @, e.g. upsample@0.25,downsample@0.5 (plain name: size 1)")
     a("--study", choices=cfgmod.STUDIES, help="study mode")
     a("--imbalance-ratio", dest="imbalance_ratios", help="study: imbalance ratios, e.g. 10,50,100")
     a("--imbalance-profile", choices=cfgmod.IMBALANCE_PROFILES, help="study: long-tail profile")
@@ -79,8 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--lr", type=float, help="deep: learning rate")
     a("--chunk-s", type=float, help="deep: chunk length in seconds")
     a("--deep-input", help="deep: input of the log-mel models: mel (default, cached), mfcc, stft, cqt or mel+cqt "
-                           "(computed on the device from decoded audio); waveform and MFCC models keep theirs")
+                           "(computed on the device from decoded audio; mel+cqt: two aligned channels, the "
+                           "log-mel and the 84-bin CQT resampled to the log-mel's n_mels bins, input "
+                           "'mel+cqt-2ch' in metrics.csv); waveform and MFCC models keep theirs")
     a("--device", help="deep: auto, cpu or cuda")
+    a("--no-amp", dest="amp", action="store_false", default=None,
+      help="deep: full precision on CUDA (default: mixed precision; no effect on the CPU)")
     for flag, field, kind, what in SPEC_FLAGS:
         a(flag, dest=f"spec_{field}", type=kind, default=None,
           help=f"deep: the log-mel front-end's {what} (the run's shared one under quick; each model's own is "

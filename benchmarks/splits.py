@@ -6,7 +6,11 @@ Multi-label tables (a `labels` column of tag tuples) use group-aware iterative s
 (`multilabel_group_folds`): the label matrix is summed per group, the groups are dealt into folds by the
 iterative stratification of Sechidis et al. (2011) as the `iterative-stratification` package implements it
 (`iterstrat.ml_stratifiers.MultilabelStratifiedKFold`, seeded with the split seed), and every track follows
-its group, so no group is in two folds."""
+its group, so no group is in two folds.
+
+The one declared exception is `excerpt_split` (a run with split_unit="excerpt"): it deals the excerpts of the
+tracks, not the tracks, so one song's excerpts fall in several splits, as in studies that split excerpts at
+random; such a run says so in its log and its notes (`benchmarks.excerpt_items`)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from features.errors import ConfigError, DatasetError
 
@@ -135,10 +139,39 @@ def group_split(table: pd.DataFrame, *, valid: float = 0.1, test: float = 0.1, s
         fold = multilabel_group_folds(table, 10, seed)
     else:
         fold = _folds(stratification_labels(table), table["group"].astype(str).to_numpy(), 10, seed)
-    out = np.full(len(table), "train", dtype=object)
+    return _parts(fold, n_test, n_valid)
+
+
+def _parts(fold: np.ndarray, n_test: int, n_valid: int) -> np.ndarray:
+    """'test' for the first `n_test` folds of ten, 'valid' for the next `n_valid`, 'train' for the rest."""
+    out = np.full(len(fold), "train", dtype=object)
     out[fold < n_test] = "test"
     out[(fold >= n_test) & (fold < n_test + n_valid)] = "valid"
     return out
+
+
+def excerpt_split(items: pd.DataFrame, *, valid: float = 0.1, test: float = 0.1, seed: int) -> np.ndarray:
+    """'train'/'valid'/'test' per EXCERPT of an excerpt table (`benchmarks.excerpt_items`), stratified by label
+    and seeded, in the proportions of `group_split` (whole folds of ten), with no regard to the source track.
+
+    This is the leaky split of studies that split excerpts at random: excerpts of one song fall in several
+    splits. Single-label rows are folded by StratifiedKFold (every excerpt its own group: StratifiedGroupKFold
+    with singleton groups, without its per-group cost), multi-label rows by `multilabel_group_folds` over
+    singleton groups.
+    """
+    n_test, n_valid = round(test * 10), round(valid * 10)
+    if n_test < 1 or n_valid < 0 or n_test + n_valid > 9:
+        raise DatasetError(f"valid={valid}, test={test}: each must be a multiple of 0.1, test >= 0.1, sum <= 0.9")
+    if "labels" in items and "label" not in items:
+        return _parts(multilabel_group_folds(items.assign(group=items["track_id"]), 10, seed), n_test, n_valid)
+    y = stratification_labels(items)
+    fold = np.empty(len(y), dtype=np.int64)
+    try:
+        for k, (_, idx) in enumerate(StratifiedKFold(10, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)):
+            fold[idx] = k
+    except ValueError as e:
+        raise DatasetError(f"cannot deal {len(y)} excerpts into 10 stratified folds ({e})") from None
+    return _parts(fold, n_test, n_valid)
 
 
 def check_groups_disjoint(table: pd.DataFrame, column: str = "group", what: str = "group") -> None:

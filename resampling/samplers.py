@@ -127,6 +127,11 @@ class SafeADASYN(_SafeNeighboursMixin, ADASYN):
 
 
 # --------------------------------------------------------------------------- reference study scheme
+# The ``size`` ranges of the two schemes, shared by their parameter checks and their ``SAMPLERS`` entries.
+UPSAMPLE_SIZE = Interval(Real, 0, None, closed="left")
+DOWNSAMPLE_SIZE = Interval(Real, 0, 1, closed="both")
+
+
 def _round_half_up(x: float) -> int:
     return int(math.floor(x + 0.5))
 
@@ -247,7 +252,7 @@ class Upsample(_ReferenceScheme):
     """
 
     _parameter_constraints: dict = {
-        "size": [Interval(Real, 0, None, closed="left")],
+        "size": [UPSAMPLE_SIZE],
         "multilabel": ["boolean", StrOptions({"auto"})],
         "prefer_single_label": ["boolean"],
         "random_state": ["random_state"],
@@ -302,7 +307,7 @@ class Downsample(_ReferenceScheme):
     """
 
     _parameter_constraints: dict = {
-        "size": [Interval(Real, 0, 1, closed="both")],
+        "size": [DOWNSAMPLE_SIZE],
         "multilabel": ["boolean", StrOptions({"auto"})],
         "prefer_single_label": ["boolean"],
         "random_state": ["random_state"],
@@ -347,13 +352,16 @@ class SamplerSpec:
     """One ``SAMPLERS`` entry: ``spec(random_state=..., **params)`` builds the sampler.
 
     ``tasks`` says which targets it accepts: "single" (labels of shape (n,)) and/or "multi"
-    (multi-hot of shape (n, n_labels)).
+    (multi-hot of shape (n, n_labels)). ``size``: the range of the sampler's ``size`` parameter (an
+    sklearn ``Interval``, e.g. [0, 1]), or None when it takes none; a strategy name sets it after
+    ``@`` (``upsample@0.25``, `benchmarks.families.strategies`).
     """
 
     name: str
     factory: Callable[..., Any]
     tasks: frozenset = field(default_factory=lambda: frozenset({"single"}))
     doc: str = ""
+    size: Interval | None = None
 
     def __call__(self, random_state=None, **params):
         return self.factory(random_state=random_state, **params)
@@ -427,9 +435,9 @@ SAMPLERS: dict[str, SamplerSpec] = {
         SamplerSpec("smote-tomek", _smote_tomek, _SINGLE, "SMOTE then removal of Tomek links"),
         SamplerSpec("smote-enn", _smote_enn, _SINGLE, "SMOTE then edited nearest neighbours cleaning"),
         SamplerSpec("upsample", _upsample, _BOTH,
-                    "reference scheme: raise classes below size x max count to that level"),
+                    "reference scheme: raise classes below size x max count to that level", UPSAMPLE_SIZE),
         SamplerSpec("downsample", _downsample, _BOTH,
-                    "reference scheme: remove size x (count - min count) from every larger class"),
+                    "reference scheme: remove size x (count - min count) from every larger class", DOWNSAMPLE_SIZE),
         SamplerSpec("ml-ros", _mlros, _MULTI, "ML-ROS (Charte et al. 2015): clone percentage % minority samples"),
         SamplerSpec("ml-rus", _mlrus, _MULTI, "ML-RUS (Charte et al. 2015): delete percentage % majority samples"),
         SamplerSpec("mlsmote", _mlsmote, _MULTI, "MLSMOTE (Charte et al. 2015): synthetic minority samples"),

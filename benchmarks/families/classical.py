@@ -2,7 +2,9 @@
 predicting track-level probabilities.
 
 In excerpt mode the feature matrix has one row per (track, excerpt); models train on the excerpts
-of training tracks and a track's prediction is the mean of its excerpts' probabilities.
+of training tracks and a track's prediction is the mean of its excerpts' probabilities. In an excerpt-unit
+run (split_unit="excerpt", `benchmarks.excerpt_items`) every excerpt is an item of its own: one row indexed
+by its item id, in its own split, predicted and scored alone.
 
 No model splits its training rows internally. The models that need held-out data during `fit` (the
 MLP's early stopping, the SVM's Platt calibration) get the validation split's rows (its tracks'
@@ -31,11 +33,11 @@ from baselines import (
     set_model_params,
     uses_validation,
 )
+from benchmarks import excerpt_items
 from benchmarks.config import RunConfig
 from benchmarks.families.base import FitContext
-from benchmarks.families.strategies import action
+from benchmarks.families.strategies import action, make_sampler
 from benchmarks.metrics import main_score
-from resampling import SAMPLERS
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,10 @@ def build_inputs(cfg: RunConfig, table: pd.DataFrame, models=None) -> tuple[pd.D
     excerpts = None
     if cfg.excerpts:
         excerpts = features.ExcerptConfig(length=cfg.excerpts, overlap=cfg.excerpt_overlap)
-    feats = features.extract(table, fconf, backend=cfg.backend, n_jobs=cfg.n_jobs, cache=cfg.cache,
-                             cache_dir=cfg.cache_dir, excerpts=excerpts, cache_key=cfg.cache_key)
+    feats = features.extract(excerpt_items.sources(table), fconf, backend=cfg.backend, n_jobs=cfg.n_jobs,
+                             cache=cfg.cache, cache_dir=cfg.cache_dir, excerpts=excerpts, cache_key=cfg.cache_key)
+    if excerpt_items.is_items(table):  # every excerpt is an item: its own row, its own split, no track mean
+        feats = excerpt_items.feature_rows(feats, table)
     return feats, feats.attrs.get("skipped")
 
 
@@ -112,8 +116,7 @@ def fit_predict(model: str, feats: pd.DataFrame, strategy: str, seed: int, ctx: 
     class_weight = "balanced" if act == "class-weight" else None
     sampler_factory = None
     if act == "sampler":
-        spec = SAMPLERS[strategy]
-        sampler_factory = lambda: spec(random_state=seed)  # noqa: E731
+        sampler_factory = lambda: make_sampler(strategy, random_state=seed)  # noqa: E731  (its size: upsample@0.25)
     n_jobs = max(1, cfg.n_jobs) if cfg.n_jobs != -1 else -1
     out, info = fit_pipeline(
         model, feats, ctx.splits, ctx.targets, task=task, n_classes=len(ctx.classes), profile=cfg.profile,

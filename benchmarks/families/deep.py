@@ -5,7 +5,7 @@ Inputs: every deep model in the registry trains. Log-mel models read the float16
 `quick` one cache with the run's settings for every model, under `paper` one per distinct paper
 front-end among the run's models (`deep.models.FrontEnd`; two models with the same front-end share it);
 ``--deep-input`` swaps their input for MFCC (a DCT of the cached log-mel on the device), or for an
-STFT, a (pseudo-)CQT or log-mel and CQT stacked along frequency, computed on the device in batches
+STFT, a (pseudo-)CQT or log-mel and CQT as two channels, computed on the device in batches
 from waveforms decoded once per run and kept in memory as float16. MFCC models always get MFCC, and
 waveform models (sample-level CNN, chunked CRNN) raw audio. The representation a model saw is the
 `input` column of metrics.csv.
@@ -36,11 +36,12 @@ import torch
 from torch import nn
 from torch.utils.data import Sampler
 
+from benchmarks import excerpt_items
 from benchmarks.config import DEEP_INPUTS, RunConfig
 from benchmarks.families.base import FitContext
 from benchmarks.families.gallery import gallery_data
 from benchmarks.families.paper import QUICK_CHUNK_S, budget_note, profile_settings, selection_score
-from benchmarks.families.strategies import action
+from benchmarks.families.strategies import action, make_sampler
 from deep import distributed
 from deep import train as trainer
 from deep.batches import EpochBatches
@@ -54,13 +55,17 @@ from features import SpecConfig, spectrogram
 from features.cache import file_key, resolve_root
 from features.errors import ConfigError
 from features.waveform import waveform_store
-from resampling import LOSSES, SAMPLERS
+from resampling import LOSSES
 from resampling.batch import ClassBalancedBatchSampler
 
 log = logging.getLogger(__name__)
 
 N_MFCC = 20  # the GTZAN study's MFCC input (20 x 130)
 CQT_BINS = 84  # seven octaves from C1 at 12 bins per octave (librosa's default), below Nyquist at 16 kHz
+# Spectrogram channels per input kind (1 where absent) and the `input` label of a kind whose name alone
+# would not say what the model sees: mel+cqt is two aligned channels, not the two stacked along frequency.
+INPUT_CHANNELS = {"mel+cqt": MelCQT.channels}
+INPUT_LABELS = {"mel+cqt": "mel+cqt-2ch"}
 
 
 def spec_config(cfg: RunConfig):
@@ -83,14 +88,15 @@ def model_spec_config(cfg: RunConfig, spec) -> SpecConfig:
 class InputPlan:
     """The input of one deep model in one run.
 
-    name: the representation, as metrics.csv's `input` column says it: its kind when the model reads the
-        run's shared settings, else the kind at the model's own front-end (`deep.models.frontend_label`,
-        e.g. ``mel@16k-512/256-128htk``: sr in kHz, n_fft/hop, mel bands, "htk" for the HTK scale,
-        "-8k" for an upper band edge below Nyquist).
+    name: the representation, as metrics.csv's `input` column says it: its kind (`INPUT_LABELS`: mel+cqt is
+        ``mel+cqt-2ch``) when the model reads the run's shared settings, else that at the model's own
+        front-end (`deep.models.frontend_label`, e.g. ``mel@16k-512/256-128htk``: sr in kHz, n_fft/hop,
+        mel bands, "htk" for the HTK scale, "-8k" for an upper band edge below Nyquist).
     source: "mel" (a float16 log-mel cache) or "waveform" (decoded audio in memory; every
         representation but the waveform itself is then computed on the device).
     sr: sample rate of the source (Hz). hop_length: frame hop of the representation (None for
-        waveform). n_bins: bins the model sees, passed as n_mels (None for waveform).
+        waveform). n_bins: bins the model sees, passed as n_mels (None for waveform); for mel+cqt the
+        bins of each of its two channels, the log-mel's n_mels (the CQT is resampled to them).
     kind: waveform, mel, mfcc, stft, cqt or mel+cqt (default: `name`).
     spec: the SpecConfig of the representation (the log-mel cache it reads, or the STFT settings of one
         computed on the device); part of a checkpoint's identity.
@@ -108,6 +114,11 @@ class InputPlan:
         if not self.kind:
             object.__setattr__(self, "kind", self.name)
 
+    @property
+    def in_channels(self) -> int:
+        """Spectrogram channels of the model's input, the model's `in_channels`: 2 for mel+cqt, else 1."""
+        return INPUT_CHANNELS.get(self.kind, 1)
+
     def to_dict(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k != "spec"}
         if d["kind"] == d["name"]:
@@ -121,7 +132,8 @@ def input_plan(cfg: RunConfig, spec) -> InputPlan:
     Waveform models read audio at the run's rate (the log-mel's, so one decoded copy serves every
     model) under `quick`, at their paper's rate under `paper`. MFCC models always get MFCC; log-mel
     models get `cfg.deep_input`, with the settings of `model_spec_config` (their paper front-end's
-    under `paper`).
+    under `paper`). mel+cqt keeps the log-mel's n_mels as its bin count, the one the model's front-end
+    is built for, in two channels (see `input_frontend`).
     """
     shared = spec_config(cfg)
     if spec.input == "waveform":
@@ -131,9 +143,10 @@ def input_plan(cfg: RunConfig, spec) -> InputPlan:
     kind = "mfcc" if spec.input == "mfcc" else cfg.deep_input
     if kind not in DEEP_INPUTS:
         raise ConfigError(f"deep_input={kind!r} must be one of {', '.join(DEEP_INPUTS)}")
-    bins = {"mel": sc.n_mels, "mfcc": N_MFCC, "stft": 1 + sc.n_fft // 2, "cqt": CQT_BINS, "mel+cqt": 2 * CQT_BINS}
+    bins = {"mel": sc.n_mels, "mfcc": N_MFCC, "stft": 1 + sc.n_fft // 2, "cqt": CQT_BINS, "mel+cqt": sc.n_mels}
     source = "mel" if kind in ("mel", "mfcc") else "waveform"
-    name = kind if sc.key() == shared.key() else frontend_label(sc, kind)
+    label = INPUT_LABELS.get(kind, kind)
+    name = label if sc.key() == shared.key() else frontend_label(sc, label)
     return InputPlan(name, source, sc.sr, sc.hop_length, bins[kind], kind=kind, spec=sc)
 
 
@@ -142,20 +155,14 @@ def input_name(cfg: RunConfig, model: str) -> str:
     return input_plan(cfg, DEEP_MODELS[model]).name
 
 
-class StackBins(nn.Module):
-    """(batch, channels, bins, frames) -> (batch, channels * bins, frames): the zoo's models take one
-    input channel, so log-mel and CQT are stacked along the frequency axis (mel on top)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(1, 2)  # (batch, channels * bins, frames)
-
-
 def input_frontend(plan: InputPlan, sc=None) -> nn.Module | None:
     """The module that turns a batch of the source into the model's input on the device, or None.
 
     The settings are the plan's (`plan.spec`; else `sc`): sr, n_fft, hop_length of its log-mel, so every
     representation has the same frames per second: STFT n_fft // 2 + 1 bins; CQT 84 bins from C1; MFCC 20
-    coefficients.
+    coefficients; mel+cqt (batch, 2, n_mels, frames): channel 0 the log-mel with the filterbank and STFT
+    settings of `sc` (the model's front-end, as a dB cache would hold it), channel 1 the 84-bin CQT
+    linearly resampled in dB to n_mels bins (`deep.frontend.MelCQT`).
     """
     sc = plan.spec if plan.spec is not None else sc
     if plan.kind in ("waveform", "mel"):
@@ -167,8 +174,20 @@ def input_frontend(plan: InputPlan, sc=None) -> nn.Module | None:
     if plan.kind == "cqt":
         return CQT(sr=sc.sr, hop_length=sc.hop_length, n_bins=CQT_BINS)
     if plan.kind == "mel+cqt":
-        return nn.Sequential(MelCQT(sr=sc.sr, n_fft=sc.n_fft, hop_length=sc.hop_length, n_bins=CQT_BINS), StackBins())
+        return MelCQT.from_config(sc, cqt_bins=CQT_BINS)
     raise ConfigError(f"input {plan.name!r} has no front-end")  # pragma: no cover - input_plan checks
+
+
+def build_model(cfg: RunConfig, spec, plan: InputPlan, n_classes: int) -> nn.Module:
+    """Model `spec` built for `plan`: n_mels the plan's bins (its log-mel's for a waveform model, which
+    ignores them), n_mfcc for MFCC models, in_channels the plan's where above 1 (mel+cqt: a model that
+    cannot take two channels raises ConfigError naming it, `ModelSpec.channels_refusal`), then the run's
+    `model_options`."""
+    kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
+    if plan.in_channels != 1:
+        kw["in_channels"] = plan.in_channels
+    n_mels = plan.n_bins or (plan.spec if plan.spec is not None else spec_config(cfg)).n_mels
+    return spec(n_classes, n_mels=n_mels, **kw, **dict(cfg.model_options))
 
 
 def chunk_seconds(cfg: RunConfig) -> float | None:
@@ -261,8 +280,10 @@ STAGE = "spectrograms"  # the timings.csv stage of build_inputs
 
 
 def build_inputs(cfg: RunConfig, table, models=None) -> tuple[DeepInputs, pd.DataFrame | None]:
-    """What the deep models of `models` (default: those of cfg.models) read, and the files left out."""
-    inputs = input_store(cfg, table, models)
+    """What the deep models of `models` (default: those of cfg.models) read, and the files left out. For an
+    excerpt table (`benchmarks.excerpt_items`) the stores are built per source track and each excerpt reads
+    its frames from its track's (`excerpt_items.ExcerptView`)."""
+    inputs = excerpt_items.excerpt_inputs(input_store(cfg, excerpt_items.sources(table), models), table)
     return inputs, inputs.skipped
 
 
@@ -295,8 +316,7 @@ def check_chunks(cfg: RunConfig, names: list[str], plans: list[InputPlan], input
         spec = DEEP_MODELS[name]
         chunk = chunk_length(cfg, spec, plan)
         if inputs is None:
-            kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
-            net = spec(2, n_mels=plan.n_bins or plan.spec.n_mels, **kw, **dict(cfg.model_options))
+            net = build_model(cfg, spec, plan, 2)
             check_rnn_steps(name, net, *model_length(plan, chunk))
         else:
             store = inputs.source(plan)
@@ -358,6 +378,8 @@ def train_config(cfg: RunConfig, seed: int, chunk_frames: int, model: str | None
             overrides[name] = getattr(cfg, name)
     if cfg.augment:
         overrides["augment"] = augment_config()
+    if not cfg.amp:
+        overrides["amp"] = False
     return TrainConfig.profile(base, **overrides, chunk_frames=chunk_frames, seed=seed, device=cfg.device)
 
 
@@ -392,7 +414,7 @@ def strategy_parts(ctx: FitContext, model: str, strategy: str, seed: int, batch_
         return None, ClassBalancedBatchSampler(y, batch_size, seed=seed)
     if act != "resample-tracks":  # pragma: no cover - Strategy checks its actions against DEEP_ACTIONS
         raise ConfigError(f"strategy {strategy!r}: no deep action {act!r}")
-    sampler = SAMPLERS[strategy](random_state=seed)  # whole training tracks, no synthesis
+    sampler = make_sampler(strategy, random_state=seed)  # whole training tracks, no synthesis; upsample@0.25: size
     sampler.fit_resample(np.arange(len(y)).reshape(-1, 1).astype(float), y)
     return None, ResampledTracks(sampler.sample_indices_, seed)
 
@@ -528,9 +550,8 @@ def fit_predict(model: str, store, strategy: str, seed: int, ctx: FitContext):
     if "valid" not in datasets:
         raise ConfigError(f"deep model {model} needs a validation split for early stopping; this split has none")
     frontend = input_frontend(plan, sc)
-    kw = {"n_mfcc": N_MFCC} if spec.input == "mfcc" else {}
     torch.manual_seed(seed)
-    net = spec(len(ctx.classes), n_mels=plan.n_bins or sc.n_mels, **kw, **dict(cfg.model_options))
+    net = build_model(cfg, spec, plan, len(ctx.classes))
     check_rnn_steps(model, net, *model_length(plan, chunk))
     ckpt = checkpoint_dir(cfg, ctx, model, strategy, seed, tc, plan, net)
     resume = cfg.resume and cfg.cache  # --no-cache also trains from scratch

@@ -6,7 +6,8 @@ Files (under `gallery/`, written through `benchmarks.runfolder`; same results gi
 
 - `gradcam_<model>_<strategy>_s<seed>.npz`, one per deep fit with a gallery; rows r = (track, target):
     inputs (rows, n_bins, frames) float16: the model's input chunk (log-mel in dB, or the front-end's
-        output: MFCC, STFT, CQT) of highest predicted probability for the target among the eval chunks;
+        output: MFCC, STFT, CQT; of mel+cqt's two channels the log-mel, channel 0, on whose grid the map
+        of both lies) of highest predicted probability for the target among the eval chunks;
     maps (rows, snapshots, n_bins, frames) float16 in [0, 1]: Grad-CAM of the target (`deep.inspect`);
     epochs (snapshots,) int64: the epochs of the weights (early, middle, best; fewer when they coincide);
     track_ids, why, targets, roles (rows,) str: track, why it was chosen (`choose_tracks`), target class
@@ -27,8 +28,9 @@ Files (under `gallery/`, written through `benchmarks.runfolder`; same results gi
     model, family, input, strategy, seed, track_id, why, true (true labels, "|"), rank (1..5),
     predicted (class), probability, is_true (1 when the predicted class is a true label).
 - `examples.npz`: track_ids (n,) str, thumbs (n, bins, frames) float16: a thumbnail (the middle eval
-    chunk of the model input, average-pooled to at most 48 x 96; NaN-padded to a common shape) of each
-    example track a deep fit saw, and seconds (n,) float64: the chunk's duration (NaN when unknown).
+    chunk of the model input, its first channel, average-pooled to at most 48 x 96; NaN-padded to a
+    common shape) of each example track a deep fit saw, and seconds (n,) float64: the chunk's duration
+    (NaN when unknown).
 """
 
 from __future__ import annotations
@@ -202,9 +204,8 @@ def gallery_data(net: nn.Module, snapshots: Snapshots, test_dataset: ChunkDatase
             chunks.append(x[j])
     if not rows:
         return None
-    inputs = torch.stack(chunks)  # (rows, n_bins, frames) or (rows, 1, n_bins, frames)
-    if inputs.dim() == 4:
-        inputs = inputs[:, 0]
+    inputs = torch.stack(chunks)  # the model's: (rows, n_bins, frames) or (rows, channels, n_bins, frames)
+    shown = inputs[:, 0] if inputs.dim() == 4 else inputs  # (rows, n_bins, frames): the first channel
     targets = np.array([r[2] for r in rows], dtype=np.int64)
     maps, tprobs = [], []
     try:
@@ -228,7 +229,7 @@ def gallery_data(net: nn.Module, snapshots: Snapshots, test_dataset: ChunkDatase
         "track_ids": [r[0] for r in rows], "why": [r[1] for r in rows],
         "targets": [str(classes[t]) for t in targets], "target_index": targets, "roles": [r[4] for r in rows],
         "chunk_start": np.array([r[3] for r in rows], dtype=np.int64),
-        "inputs": inputs.cpu().numpy().astype(np.float16),
+        "inputs": shown.cpu().numpy().astype(np.float16),
         "maps": np.stack(maps, axis=1).astype(np.float16),
         "epochs": np.array([e for e, _ in picked], dtype=np.int64),
         "target_probs": np.stack(tprobs, axis=1).astype(np.float32),

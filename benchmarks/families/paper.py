@@ -42,10 +42,11 @@ PAPER_TRAINING = {
 }
 PAPER_FAMILY = {
     **{m: "fma" for m in ("k2c2", "k2c2-wide", "k5-all", "k5-early", "k7-early", "k1c2", "k2c1")},
-    "chunk-crnn": "mtat-top10",
-    "chunk-crnn-mel": "mtat-top10",
-    **{m: "won" for m in ("shortchunk", "shortchunk-res", "samplecnn", "won-fcn", "musicnn", "samplecnn-se", "cnnsa",
-                          "harmonic-cnn")},
+    # samplecnn (Lee et al.'s, 22,050 Hz) answers the top-10 study's (a); Won et al.'s row is won-samplecnn (16 kHz)
+    **{m: "mtat-top10" for m in ("samplecnn", "chunk-crnn", "chunk-crnn-mel", "chunk-crnn-rnn", "chunk-crnn-lstm",
+                                 "chunk-cnn")},
+    **{m: "won" for m in ("shortchunk", "shortchunk-res", "won-samplecnn", "won-fcn", "musicnn", "samplecnn-se",
+                          "cnnsa", "harmonic-cnn", "won-crnn")},
 }
 
 

@@ -5,10 +5,16 @@ Classical models (an imbalanced-learn pipeline) can take class weights or a samp
 a weighted or special loss, a class-balanced batch sampler, or a resampled list of whole training tracks
 (random over/under-sampling only: synthetic samplers such as SMOTE build feature vectors, not
 spectrograms). A strategy a family cannot use is skipped for it with a note saying why.
+
+A sampler with a `size` (the reference scheme's upsample and downsample) takes it after `@` in the strategy
+name: `upsample@0.25`. The full name is the strategy's label in every result; a plain name keeps the
+sampler's default (size 1).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from functools import cache
 
@@ -18,6 +24,7 @@ from resampling import LOSSES, SAMPLERS
 
 ALL_TASKS = frozenset(TASKS)
 REFERENCE = "none"  # the strategy every other one is compared with
+PARAM = "@"  # what separates a strategy's name from its sampler's size: upsample@0.25
 
 # What a family does with a strategy (None: it cannot use it).
 CLASSICAL_ACTIONS = ("none", "class-weight", "sampler")
@@ -32,7 +39,8 @@ class Strategy:
     """One imbalance strategy.
 
     tasks: the targets it supports. classical / deep: the family's action (one of CLASSICAL_ACTIONS /
-    DEEP_ACTIONS), or None with the reason in classical_skip / deep_skip.
+    DEEP_ACTIONS), or None with the reason in classical_skip / deep_skip. size: the sampler's size given
+    after PARAM in the name (`upsample@0.25`), None for a plain name (the sampler's default).
     """
 
     name: str
@@ -41,6 +49,12 @@ class Strategy:
     deep: str | None
     classical_skip: str = ""
     deep_skip: str = ""
+    size: float | None = None
+
+    @property
+    def base(self) -> str:
+        """The table's name of the strategy: upsample for upsample@0.25."""
+        return self.name.partition(PARAM)[0]
 
     def __post_init__(self) -> None:
         if self.classical not in (*CLASSICAL_ACTIONS, None) or self.deep not in (*DEEP_ACTIONS, None):
@@ -67,11 +81,53 @@ def strategies() -> dict[str, Strategy]:
     return table
 
 
+def sized() -> list[str]:
+    """The strategies that take a size after PARAM (samplers with a `size` parameter), in table order."""
+    return [n for n in strategies() if n in SAMPLERS and SAMPLERS[n].size is not None]
+
+
+def _size(name: str, base: str, text: str) -> float:
+    """The size written after PARAM in strategy `name`, checked against the sampler's own range."""
+    spec = SAMPLERS.get(base)
+    if spec is None or spec.size is None:
+        raise ConfigError(f"strategy {name!r}: {base} takes no parameter after {PARAM!r}; a size is taken by "
+                          f"{', '.join(sized())} (e.g. upsample{PARAM}0.25)")
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not math.isfinite(size) or text != text.strip():
+        raise ConfigError(f"strategy {name!r}: the size {text!r} after {PARAM!r} must be a number, "
+                          f"e.g. {base}{PARAM}0.25")
+    if not spec.size.is_satisfied_by(size):
+        raise ConfigError(f"strategy {name!r}: size={text} must be {spec.size} for {base}")
+    return size
+
+
 def get_strategy(name: str) -> Strategy:
+    """The Strategy of `name`: a table name, or a sized one (`upsample@0.25`) whose name is written canonically
+    (`upsample@.250` -> `upsample@0.25`). ConfigError naming the value and what was expected otherwise."""
     table = strategies()
-    if name not in table:
-        raise ConfigError(f"unknown strategy {name!r}; choose from {', '.join(table)}")
-    return table[name]
+    base, sep, text = str(name).partition(PARAM)
+    if base not in table:
+        what = repr(name) if not sep else f"{base!r} in {name!r}"
+        raise ConfigError(f"unknown strategy {what}; choose from {', '.join(table)} (a sampler's size after "
+                          f"{PARAM!r}: {', '.join(f'{n}{PARAM}0.5' for n in sized())})")
+    if not sep:
+        return table[base]
+    size = _size(name, base, text)
+    shown = f"{size:g}" if float(f"{size:g}") == size else repr(size)
+    return dataclasses.replace(table[base], name=f"{base}{PARAM}{shown}", size=size)
+
+
+def make_sampler(name: str, *, random_state=None):
+    """The sampler of sampler strategy `name` ('ros', 'upsample@0.25': Upsample(size=0.25)), seeded; a plain
+    name builds the sampler with its defaults."""
+    s = get_strategy(name)
+    if s.base not in SAMPLERS:
+        raise ConfigError(f"strategy {name!r} is not a sampler; choose from {', '.join(SAMPLERS)}")
+    params = {} if s.size is None else {"size": s.size}
+    return SAMPLERS[s.base](random_state=random_state, **params)
 
 
 def names_for(task: str) -> list[str]:

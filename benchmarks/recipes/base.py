@@ -22,7 +22,7 @@ from features.errors import ConfigError
 # caches and results are, how many workers, the device, the report's formats, tracking.
 INFRASTRUCTURE = frozenset({
     "data_dir", "out", "run_id", "n_jobs", "scheduler", "cache_key", "cache", "resume", "cache_dir", "device",
-    "fig_format", "dpi", "tex_metrics", "track", "track_uri", "analysis", "gallery", "no_torch",
+    "fig_format", "dpi", "tex_metrics", "track", "track_uri", "analysis", "gallery", "no_torch", "amp",
 })
 
 # Dataset options that say where the files are, not which: applied without a deviation.

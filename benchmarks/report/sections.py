@@ -74,17 +74,33 @@ def _auc_note(run: RunData, split: str) -> list[str]:
     return []
 
 
+def _unit_note(run: RunData) -> list[str]:
+    """What the items of an excerpt-unit run are (`benchmarks.excerpt_items`), under every table of it: the leak of
+    excerpts dealt at random, or excerpts that stay in their track's split."""
+    unit = run.config.get("split_unit")
+    if unit == "excerpt":
+        return ["Items are EXCERPTS dealt at random, not tracks (split_unit='excerpt'): excerpts of one track are "
+                "in training and in the evaluated split, a leak by design, as in the study this run reproduces; "
+                "these scores do not estimate accuracy on unseen songs."]
+    if unit == "excerpt-in-track":
+        trim = float(run.config.get("excerpt_trim") or 0.0)
+        cut = f", after dropping {trim:g} s at both ends of every track" if trim else ""
+        return [f"Items are EXCERPTS of tracks{cut}, each in its track's split (split_unit='excerpt-in-track'): "
+                "every excerpt is scored on its own, and a track counts once per excerpt."]
+    return []
+
+
 def section_results(run: RunData) -> Section:
     files: list[Path] = []
     g, td, notes = main_grid(run.summary, run.task, run.split, run.significance)
-    notes = notes + _auc_note(run, run.split)
+    notes = _unit_note(run) + notes + _auc_note(run, run.split)
     write(run.path("table.md"), grid_markdown(g) + "".join(f"\n{n}\n" for n in notes), files)
     marks, _ = significance_marks(run.significance, run.task)
     write(run.path("table.csv"), csv_text(table_csv(td, marks, run.task)), files)
     label = "tab:" + re.sub(r"[^A-Za-z0-9]+", "-", f"{run.dataset}-{run.split}").strip("-")
     if run.tex_metrics is not None:
         tg, _, tnotes = main_grid(run.summary, run.task, run.split, run.significance, list(run.tex_metrics))
-        tnotes = tnotes + _auc_note(run, run.split)
+        tnotes = _unit_note(run) + tnotes + _auc_note(run, run.split)
     else:
         tg, tnotes = g, notes
     write(run.path("table.tex"), grid_latex(tg, caption=" ".join(tnotes), label=label), files)

@@ -13,7 +13,9 @@ from benchmarks.config import RunConfig
 from benchmarks.families.deep import (
     CQT_BINS,
     DEEP_INPUTS,
+    INPUT_LABELS,
     N_MFCC,
+    build_model,
     chunk_length,
     eval_chunks,
     input_frontend,
@@ -24,7 +26,7 @@ from benchmarks.families.deep import (
     train_config,
 )
 from benchmarks.run import main, run
-from deep.frontend import FRONTENDS
+from deep.frontend import CQT, FRONTENDS, LogMel
 from deep.models import DEEP_MODELS
 from features.errors import ConfigError
 
@@ -106,7 +108,7 @@ def test_stft_run_mixes_three_inputs_on_the_same_tracks(tmp_path, music):
 @pytest.mark.parametrize("deep_input", ["mfcc", "cqt", "mel+cqt"])
 def test_each_representation_is_named_in_metrics(tmp_path, music, deep_input):
     run_dir = run(cfg_for(tmp_path, music, models=("small-cnn",), deep_input=deep_input))
-    assert inputs_of(run_dir) == {"small-cnn": deep_input}
+    assert inputs_of(run_dir) == {"small-cnn": {"mel+cqt": "mel+cqt-2ch"}.get(deep_input, deep_input)}
     m = pd.read_csv(run_dir / "metrics.csv")
     acc = m[(m.split == "test") & (m.metric == "accuracy")]["value"]
     assert len(acc) == 1 and 0 <= acc.iloc[0] <= 1
@@ -130,8 +132,10 @@ def test_front_ends_give_the_bins_and_frames_the_model_is_built_for(deep_input):
     plan = input_plan(cfg, spec)
     sc = spec_config(cfg)
     frames = 1 + round(3.0 * SR) // sc.hop_length  # quick: 3-s chunks (130 frames)
-    expected_bins = {"mel": 128, "mfcc": N_MFCC, "stft": 513, "cqt": CQT_BINS, "mel+cqt": 2 * CQT_BINS}[deep_input]
-    assert plan.name == deep_input and plan.n_bins == expected_bins
+    expected_bins = {"mel": 128, "mfcc": N_MFCC, "stft": 513, "cqt": CQT_BINS, "mel+cqt": 128}[deep_input]
+    channels = 2 if deep_input == "mel+cqt" else 1  # mel+cqt: (batch, 2, n_mels, frames)
+    assert plan.name == INPUT_LABELS.get(deep_input, deep_input) and plan.n_bins == expected_bins
+    assert plan.in_channels == channels
     chunk = chunk_length(cfg, spec, plan)
     front = input_frontend(plan, sc)
     if plan.source == "mel":
@@ -141,19 +145,63 @@ def test_front_ends_give_the_bins_and_frames_the_model_is_built_for(deep_input):
         assert chunk == (frames - 1) * sc.hop_length
         x = torch.randn(2, chunk) * 0.1  # a batch of waveform chunks
     out = x if front is None else front(x)
-    assert tuple(out.shape) == (2, expected_bins, frames)
-    net = spec(CLASSES, n_mels=plan.n_bins).eval()
-    assert net(out).shape == (2, CLASSES)
+    assert tuple(out.shape) == (2, *((channels,) if channels > 1 else ()), expected_bins, frames)
+    net = build_model(cfg, spec, plan, CLASSES).eval()
+    assert net.in_channels == channels and net(out).shape == (2, CLASSES)
 
 
-def test_mel_cqt_stacks_mel_above_cqt():
+@pytest.mark.parametrize(("profile", "model", "label", "bins"), [
+    ("quick", "small-cnn", "mel+cqt-2ch", 128),
+    ("paper", "k2c2", "mel+cqt-2ch@32k-800/320-128", 128),  # the FMA study's front-end
+    ("paper", "won-fcn", "mel+cqt-2ch@16k-512/256-96htk", 96),  # Won et al.'s code: 96 HTK bands
+])
+def test_mel_cqt_is_the_models_log_mel_and_the_cqt_as_two_channels_of_its_bins(profile, model, label, bins):
+    cfg = RunConfig(deep_input="mel+cqt", profile=profile)
+    plan = input_plan(cfg, DEEP_MODELS[model])
+    assert (plan.name, plan.kind, plan.n_bins, plan.in_channels, plan.source) == (label, "mel+cqt", bins, 2,
+                                                                                    "waveform")
+    assert input_name(cfg, model) == label
+    net = build_model(cfg, DEEP_MODELS[model], plan, CLASSES).eval()
+    sc = plan.spec
+    seconds = (net.min_frames - 1) * sc.hop_length / SR  # the model's shortest input; at 22,050 Hz, for any rate
+    wav = torch.from_numpy(clip(2, 0, seconds=seconds))[None]
+    both = input_frontend(plan)(wav)
+    assert both.shape == (1, 2, bins, 1 + wav.shape[1] // sc.hop_length)
+    assert torch.equal(both[:, 0], LogMel.from_config(sc)(wav))  # exactly the log-mel of the model's front-end
+    cqt = CQT(sr=sc.sr, hop_length=sc.hop_length, n_bins=CQT_BINS)(wav)[0].numpy()  # (84, frames)
+    pos = np.linspace(0, CQT_BINS - 1, bins)
+    ref = np.stack([np.interp(pos, np.arange(CQT_BINS), col) for col in cqt.T], axis=1)
+    np.testing.assert_allclose(both[0, 1].numpy(), ref, atol=1e-3)
+    with torch.no_grad():
+        assert net.in_channels == 2 and net(both).shape == (1, CLASSES)
+
+
+def test_a_model_without_spectrogram_channels_refuses_the_two_channel_plan():
     cfg = RunConfig(deep_input="mel+cqt")
     plan = input_plan(cfg, DEEP_MODELS["small-cnn"])
-    front = input_frontend(plan, spec_config(cfg))
-    wav = torch.from_numpy(clip(2, 0, seconds=1.0))[None]
-    both = front(wav)
-    melcqt = front[0]
-    assert torch.equal(both[:, :CQT_BINS], melcqt.mel(wav)) and torch.equal(both[:, CQT_BINS:], melcqt.cqt(wav))
+    for model in ("cnn3-mfcc", "samplecnn"):
+        with pytest.raises(ConfigError, match=f"^{model} cannot take in_channels=2"):
+            build_model(cfg, DEEP_MODELS[model], plan, CLASSES)
+    # the runner never gives them that plan: they keep their own input, as for every --deep-input
+    assert (input_plan(cfg, DEEP_MODELS["cnn3-mfcc"]).in_channels, input_plan(cfg, DEEP_MODELS["samplecnn"]).kind) \
+        == (1, "waveform")
+
+
+def test_a_synthetic_mel_cqt_run_from_the_command_line_names_its_input_and_gets_a_gallery(tmp_path):
+    argv = ["--dataset", "synthetic", "--data-dir", str(tmp_path / "data"), "--dataset-option", "duration=1.5",
+            "--dataset-option", "jobs=1", "--dataset-option", "genres=blues,classical,metal",
+            "--dataset-option", "tracks_per_genre=10", "--dataset-option", "artists_per_genre=10",
+            "--models", "small-cnn", "--deep-input", "mel+cqt", "--epochs", "1", "--chunk-s", "1.0",
+            "--out", str(tmp_path / "results"), "--run-id", "r", "--cache-dir", str(tmp_path / "cache"),
+            "--n-jobs", "1", "--no-analysis", "--gallery", "2"]
+    assert main(argv) == 0
+    run_dir = tmp_path / "results" / "synthetic" / "r"
+    assert inputs_of(run_dir) == {"small-cnn": "mel+cqt-2ch"}
+    gallery = pd.read_csv(run_dir / "gallery" / "gallery.csv")
+    assert set(gallery["input"]) == {"mel+cqt-2ch"}
+    (npz,) = (run_dir / "gallery").glob("gradcam_*.npz")
+    with np.load(npz) as g:  # the map over the two channels' shared grid, shown on the log-mel channel
+        assert g["inputs"].shape[1:] == g["maps"].shape[2:] and g["inputs"].shape[1] == 128
 
 
 def test_waveform_models_and_their_rates_per_profile():
