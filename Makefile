@@ -34,17 +34,13 @@ lint: $(STAMP)
 speed: $(STAMP)
 	$(PY) -m benchmarks.speed features
 
-# The prepared GPU check (one GPU, under 8 minutes): training throughput and data wait of k2c2, FCN-5 and
-# the short-chunk ResNet on the device (AMP, pinned memory), then the demo's small CNN trained on the GPU
-# end to end. Figures land in results/gpu-check/ (JSON) and on stdout.
+# The prepared GPU check (one GPU, under 8 minutes; benchmarks/gpu_check.py): training throughput and data wait
+# of one model per deep family on its paper front-end (AMP on, and off for three), then one --smoke recipe per
+# deep family on generated fixtures of the datasets' layouts (mtat-won2020 with AMP on and off). Figures land in
+# results/gpu-check/ (summary.json, summary.md for the README) and on stdout; exits 2 without a CUDA device.
 GPU_OUT := results/gpu-check
 gpu-check: $(STAMP)
-	mkdir -p $(GPU_OUT)
-	$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device: gpu-check needs one')"
-	$(PY) -m benchmarks.speed train --model k2c2 --device cuda --n-clips 256 --json $(GPU_OUT)/k2c2.json
-	$(PY) -m benchmarks.speed train --model fcn5 --device cuda --n-clips 256 --json $(GPU_OUT)/fcn5.json
-	$(PY) -m benchmarks.speed train --model shortchunk-res --device cuda --n-clips 256 --json $(GPU_OUT)/shortchunk-res.json
-	$(PY) -m benchmarks.run --dataset synthetic --models lr,small-cnn --device cuda --out $(GPU_OUT) --run-id smoke
+	$(PY) -m benchmarks.gpu_check --out $(GPU_OUT)
 
 clean-cache:
 	rm -rf .cache/mirbench
