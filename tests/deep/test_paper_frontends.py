@@ -43,6 +43,11 @@ EXPECTED = {
     "shortchunk": (16000, 512, 256, 128, 8000.0, True, None, "reflect", 59049 / 16000),
     "shortchunk-res": (16000, 512, 256, 128, 8000.0, True, None, "reflect", 59049 / 16000),
     "chunk-crnn-mel": (16000, 512, 256, 128, 8000.0, True, None, "reflect", 29.1),
+    # studies/004 lines 342-358: 12 kHz, n_fft 2048, hop 1024, 96 mels, 29.1-s frames
+    "fcn5-mood": (12000, 2048, 1024, 96, None, False, "slaney", "constant", 29.1),
+    # Won et al.'s code: torchaudio's MelSpectrogram at 16 kHz with its 96-band default, 29-s input
+    "won-crnn": (16000, 512, 256, 96, 8000.0, True, None, "reflect", 29.0),
+    "won-fcn": (16000, 512, 256, 96, 8000.0, True, None, "reflect", 29.0),
 }
 
 
@@ -53,6 +58,15 @@ def test_each_model_declares_its_paper_front_end_and_input_length(name):
     got = (fe.sr, fe.n_fft, fe.hop_length, fe.n_mels, fe.fmax, fe.htk, fe.norm, fe.pad_mode, spec.default_chunk_s)
     assert got == EXPECTED[name]
     assert fe.power == 2.0 and fe.ref == 1.0 and fe.top_db is None and fe.source
+
+
+@pytest.mark.parametrize("name, sr, seconds", [
+    ("won-samplecnn", 16000, 59049 / 16000), ("samplecnn", 22050, 59049 / 22050), ("chunk-crnn", 16000, 29.1),
+    ("chunk-crnn-rnn", 16000, 29.1), ("chunk-crnn-lstm", 16000, 29.1), ("chunk-cnn", 16000, 29.1)])
+def test_waveform_models_read_their_papers_rate_and_length(name, sr, seconds):
+    spec = DEEP_MODELS[name]
+    assert spec.input == "waveform" and spec.frontend is None
+    assert (spec.paper_sr, spec.default_chunk_s) == (sr, pytest.approx(seconds))
 
 
 def test_paper_sr_hop_and_bins_agree_with_the_front_end():
