@@ -1,28 +1,14 @@
 """Hand-summed parameter counts of the registry models that tests/deep/test_models.py, test_won_models.py,
 test_recurrent_counts.py and test_model_widths.py do not cover: the k2c2 family's width and kernel variants, the
-GTZAN CNN-4..6 and the MFCC CNNs, the demo CNN, study 002's FCNs at their constant default width and the mel
-chunk CRNN. Conv = cin * cout * kernel + cout, BatchNorm = 2 * channels, dense = in * out + out."""
+GTZAN CNN-4..6 and the MFCC CNNs, the demo CNN, study 002's FCNs at their constant default width, the mel
+chunk CRNN and k1c2 (the layer sums: tests/deep/hand_counts.py)."""
 
 import pytest
 
 from deep.models import DEEP_MODELS
 from deep.models.fma import K2C2_POOLS, K2C2_WIDE_CHANNELS
 from deep.models.gtzan import GTZAN_LAYERS
-
-
-def conv(cin, cout, *kernel):
-    k = 1
-    for s in kernel:
-        k *= s
-    return cin * cout * k + cout
-
-
-def bn(c):
-    return 2 * c
-
-
-def dense(i, o):
-    return i * o + o
+from tests.deep.hand_counts import bn, conv, dense
 
 
 def n_params(name, **kw):

@@ -6,24 +6,7 @@ import pytest
 import torch
 
 from deep.models import DEEP_MODELS
-
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}  # torch: per gate W_ih, W_hh, b_ih, b_hh
-
-
-def conv(cin, cout, *kernel):
-    k = 1
-    for s in kernel:
-        k *= s
-    return cin * cout * k + cout
-
-
-def bn(c):
-    return 2 * c
-
-
-def rnn(cell, features, hidden, layers=2):
-    g = GATES[cell]
-    return sum(g * (hidden * (features if i == 0 else hidden) + hidden * hidden + 2 * hidden) for i in range(layers))
+from tests.deep.hand_counts import bn, conv, rnn
 
 
 def n_params(model):
