@@ -138,9 +138,11 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
 
 def librosa_tempo(y_segment: np.ndarray, mel_db: np.ndarray, config: FeatureConfig) -> float:
     """Tempo (BPM) of a segment from its floored log-mel spectrogram, shape (n_mels, n_frames)."""
+    from features import kernels
+
     c = config
     env = frame.onset_strength(S_db=mel_db, n_fft=c.n_fft, hop_length=c.hop_length)
-    return frame.tempo(
+    return kernels.tempo(
         onset_envelope=env, sr=c.sr, hop_length=c.hop_length, start_bpm=c.start_bpm, ac_size=c.ac_size,
         max_tempo=c.max_tempo, interpolate=c.tempo_interpolate,
     )

@@ -5,7 +5,10 @@ music-like mix at several FFT sizes (bins not a multiple of the kernel's chunk),
 single frames, on very loud spectra (the flatness's per-bin fallback), from either memory layout and
 into given output slices. rms_zcr: against librosa and against the dense references of every length
 around the hop and frame sizes, silence and DC included; the non-multiple frame length falls back to
-features.frame. moments: against scipy.stats, constant and offset signals included.
+features.frame. moments: against scipy.stats, constant and offset signals included. tempo: the sliding-DFT mean
+tempogram against librosa's tempogram averaged over frames and against a dense float64 reference (odd
+windows, envelopes past several re-anchoring points, silence, isolated spikes), and the BPM against
+librosa and features.frame.tempo.
 
 Tolerances: those of tests/features/test_frame.py and test_speed_frame.py (1e-5 relative against
 librosa's float32 arithmetic, 1e-4 for the flatness; ZCR exact; roll-off exactly the bin of librosa's
@@ -19,7 +22,7 @@ import scipy.stats
 
 from features import frame as F
 from features import kernels as K
-from tests.features.signals import SR, mix, noise, sine
+from tests.features.signals import SR, clicks, mix, noise, sine
 
 N_FFT, HOP = 2048, 512
 
@@ -189,3 +192,69 @@ def test_moments_match_scipy(signal):
     else:
         ref = [y64.mean(), y64.var(), scipy.stats.skew(y64), scipy.stats.kurtosis(y64)]
         np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-12)
+
+
+# -- tempo: the sliding-DFT tempogram ------------------------------------------------------------------
+def _dense_mean_tempogram(env, win):
+    """Float64 reference: librosa's tempogram by definition (linear-ramp padding, periodic Hann window,
+    autocorrelation by direct sums, each frame divided by its lag-0 value) averaged over frames."""
+    env = np.asarray(env, dtype=np.float32)
+    padded = np.pad(env, (win // 2, win // 2), mode="linear_ramp", end_values=(0, 0)).astype(np.float64)
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)  # scipy's periodic Hann, float64
+    out = np.zeros(win)
+    for t in range(len(env)):
+        x = padded[t : t + win] * w
+        ac = np.array([x[: win - k] @ x[k:] for k in range(win)])
+        out += ac / ac[0] if ac[0] >= np.finfo(np.float32).tiny else 0.0
+    return out / len(env)
+
+
+def _envelope(y):
+    return librosa.onset.onset_strength(y=y, sr=SR).astype(np.float32)
+
+
+@pytest.mark.parametrize("hop,ac_size", [(512, 8.0), (512, 3.0), (441, 2.0)])  # windows of 344, 129 (odd), 100
+def test_mean_tempogram_equals_the_dense_reference(hop, ac_size):
+    env = librosa.onset.onset_strength(y=mix(12.0, seed=3), sr=SR, hop_length=hop).astype(np.float32)
+    win = int(int(ac_size * SR) // hop)
+    got = K.mean_tempogram(env, sr=SR, hop_length=hop, ac_size=ac_size)
+    assert got.shape == (win,)
+    np.testing.assert_allclose(got, _dense_mean_tempogram(env, win), rtol=0, atol=1e-12)
+
+
+def test_mean_tempogram_matches_librosa_across_re_anchoring():
+    # 70 s of clicks: 3,015 frames, so the DFT slides through two fresh transforms (every 1,024 frames).
+    env = _envelope(clicks(111.0, 70.0))
+    assert len(env) > 2 * K.SLIDE_ANCHOR + 1
+    ref = librosa.feature.tempogram(onset_envelope=env, sr=SR, win_length=344).mean(axis=1)  # ac_size 8 s
+    got = K.mean_tempogram(env, sr=SR)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)  # librosa's float32 autocorrelation
+
+
+def test_mean_tempogram_of_silence_and_of_a_spike():
+    silent = K.mean_tempogram(np.zeros(500, dtype=np.float32), sr=SR)
+    assert not silent.any()
+    spike = np.zeros(900, dtype=np.float32)
+    spike[450] = 1.0  # frames containing only the spike: autocorrelation 1 at lag 0, 0 elsewhere
+    got = K.mean_tempogram(spike, sr=SR)
+    np.testing.assert_allclose(got, _dense_mean_tempogram(spike, len(got)), atol=1e-9)
+    assert got[0] == pytest.approx(_dense_mean_tempogram(spike, len(got))[0], rel=1e-9)
+
+
+@pytest.mark.parametrize("signal", ["mix", "clicks97", "noise", "clicks140"])
+def test_tempo_kernel_is_librosas_and_features_frames(signal):
+    y = {"mix": mix(15.0, seed=1), "clicks97": clicks(97.0, 20.0), "noise": noise(10.0),
+         "clicks140": clicks(140.0, 30.0, seed=2)}[signal]
+    env = _envelope(y)
+    assert K.tempo(onset_envelope=env, sr=SR, interpolate=False) == pytest.approx(
+        librosa.feature.tempo(onset_envelope=env, sr=SR)[0])
+    assert K.tempo(onset_envelope=env, sr=SR) == pytest.approx(F.tempo(onset_envelope=env, sr=SR), rel=1e-7)
+
+
+def test_tempo_kernel_of_silence_and_of_a_tiny_window():
+    env = np.zeros(400, dtype=np.float32)
+    assert K.tempo(onset_envelope=env, sr=SR) == F.prior_tempo(sr=SR)
+    with pytest.raises(ValueError, match="at least 3 frames"):
+        K.mean_tempogram(env, sr=SR, ac_size=0.05)
+    # a window under 3 frames: the numpy path answers
+    assert K.tempo(onset_envelope=env, sr=SR, ac_size=0.05) == F.tempo(onset_envelope=env, sr=SR, ac_size=0.05)
