@@ -17,6 +17,9 @@ of the whole clip with the same n_fft and hop, in one process, through the same 
 extract (glibc keeping freed arrays for reuse; the floor with glibc's default settings, which pays the
 page faults of fresh mappings, is printed beside it); extraction on one core is compared with it
 (target: at most 1.5x the floor) and with the naive script on one core (target: at least 10x).
+``--repeat N`` runs these three one-core phases N times, interleaved (extract, floor, naive per
+round, each in a fresh process, extract on a fresh cache), and reports the medians and the range of
+the per-round ratios: on a shared or noisy machine one round's ratio can be off by 10% or more.
 
 ``train`` is the deep model's training-throughput benchmark (`deep.speed`); its options are
 ``python -m benchmarks.speed train --help``.
@@ -276,8 +279,11 @@ def features_speed(
     in_process: bool = False,
     data_dir: str | os.PathLike | None = None,
     scheduler: str = "local",
+    repeat: int = 1,
 ) -> dict:
     """Run every phase; returns a dict of figures (see `print_report`).
+
+    repeat: rounds of the one-core phases (extract, floor, naive); the one-core figures are their medians.
 
     scheduler: 'dask' adds a phase extracting the same clips on a Dask LocalCluster of n_jobs workers, the
     scheduler's overhead per task, and the projection of `benchmarks.scaling`.
@@ -326,6 +332,13 @@ def features_speed(
         for name, spec in phases.items():
             spec = {**common, **spec}
             results[name] = run_phase(spec) if in_process else _spawn_phase(spec)
+        rounds = [{k: results[k] for k in ("fast_1", "floor_1", "naive_1")}]
+        for r in range(1, repeat):
+            again = {"fast_1": {"kind": "extract", "n_jobs": 1, "cache_dir": str(base / f"cache1-round{r}")},
+                     "floor_1": {"kind": "floor", "n_jobs": 1}, "naive_1": {"kind": "naive", "n_jobs": 1}}
+            rounds.append({k: (run_phase if in_process else _spawn_phase)({**common, **spec})
+                           for k, spec in again.items()})
+        results["rounds"] = rounds
     finally:
         if not keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -341,7 +354,8 @@ def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: i
 
     floor = results.get("floor_1")  # the floor phase, reported apart from the table of phases
     dask = results.get("dask_n")  # so is the Dask phase
-    results = {k: v for k, v in results.items() if k not in ("floor_1", "dask_n")}
+    rounds = results.get("rounds") or [{k: results[k] for k in ("fast_1", "naive_1")} | {"floor_1": floor}]
+    results = {k: v for k, v in results.items() if k not in ("floor_1", "dask_n", "rounds")}
     naive = np.asarray(results["naive_1"]["values"])
     fast = np.asarray(results["fast_n"]["values"])
     cols = FeatureConfig().columns()
@@ -365,14 +379,7 @@ def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: i
         "speedup_vs_naive_1": rate(results["fast_n"]) / rate(results["naive_1"]),
         "speedup_vs_naive_n": rate(results["fast_n"]) / rate(results["naive_n"]),
         "speedup_1_vs_1": rate(results["fast_1"]) / rate(results["naive_1"]),
-        "one_core": {  # seconds per clip on one core, and the ratios of issue 14's targets
-            "naive_s_per_clip": 1.0 / rate(results["naive_1"]),
-            "extract_s_per_clip": 1.0 / rate(results["fast_1"]),
-            "floor_s_per_clip": 1.0 / rate(floor) if floor else None,
-            "floor_default_alloc_s_per_clip": floor["default_alloc_seconds"] / floor["n_clips"] if floor else None,
-            "extract_vs_naive": rate(results["fast_1"]) / rate(results["naive_1"]),
-            "extract_vs_floor": rate(floor) / rate(results["fast_1"]) if floor else None,
-        },
+        "one_core": one_core(rounds),
         "floor": {k: v for k, v in floor.items() if k != "values"} if floor else None,
         "cpu_ratio": results["naive_1"]["cpu_seconds"] / results["fast_n"]["cpu_seconds"],
         "cache_share": results["fast_n"]["cached_seconds"] / results["fast_n"]["seconds"],
@@ -390,6 +397,27 @@ def summarize(results: dict, *, n_clips: int, seconds: float, sr: int, n_jobs: i
         out["dask"] = {k: v for k, v in dask.items() if k != "values"}
         out["dask"]["lines"] = summary_lines(results["fast_n"], dask, one, seconds)
         out["dask"]["projection"] = projection(one, dask["noop_seconds_per_task"], seconds)
+    return out
+
+
+def one_core(rounds: list[dict]) -> dict:
+    """Seconds per clip on one core and the ratios of issue 14's targets: the medians over rounds (each a dict
+    of the fast_1, floor_1 and naive_1 phases; floor_1 may be None), with each round's figures under 'rounds'."""
+    per = []
+    for r in rounds:
+        fast, floor, naive = (r[k]["seconds"] / r[k]["n_clips"] if r.get(k) else None
+                              for k in ("fast_1", "floor_1", "naive_1"))
+        per.append({"naive_s_per_clip": naive, "extract_s_per_clip": fast, "floor_s_per_clip": floor,
+                    "floor_default_alloc_s_per_clip": (r["floor_1"]["default_alloc_seconds"] / r["floor_1"]["n_clips"]
+                                                       if r.get("floor_1") else None),
+                    "extract_vs_naive": naive / fast, "extract_vs_floor": fast / floor if floor else None})
+    out = {k: (float(np.median([p[k] for p in per])) if per[0][k] is not None else None) for k in per[0]}
+    out["n_rounds"] = len(per)
+    out["rounds"] = per
+    if per[0]["extract_vs_floor"] is not None:
+        out["extract_vs_floor_range"] = [min(p["extract_vs_floor"] for p in per),
+                                         max(p["extract_vs_floor"] for p in per)]
+    out["extract_vs_naive_range"] = [min(p["extract_vs_naive"] for p in per), max(p["extract_vs_naive"] for p in per)]
     return out
 
 
@@ -446,13 +474,22 @@ def print_report(s: dict) -> None:
             f", floor (decode as extract does + one float32 |STFT| of the clip, freed memory kept as extract "
             f"keeps it) {one['floor_s_per_clip']:.4f} (with glibc's default allocator settings "
             f"{one['floor_default_alloc_s_per_clip']:.4f})")
-        print(f"one core, s/clip: naive script {one['naive_s_per_clip']:.4f}, features.extract "
+        n = one.get("n_rounds", 1)
+        over = f" (medians of {n} rounds)" if n > 1 else ""
+        print(f"one core, s/clip{over}: naive script {one['naive_s_per_clip']:.4f}, features.extract "
               f"{one['extract_s_per_clip']:.4f}{floor}")
+
+        def spread(key, fmt):
+            lo, hi = one.get(key + "_range") or (None, None)
+            return f"; rounds {lo:{fmt}}-{hi:{fmt}}x" if n > 1 else ""
+
         print(f"  {'extract vs naive, 1 process each':44s} {one['extract_vs_naive']:8.1f}x (target >= "
-              f"{TARGETS['one_core_vs_naive']:g}x)  {verdict(one['extract_vs_naive'] >= TARGETS['one_core_vs_naive'])}")
+              f"{TARGETS['one_core_vs_naive']:g}x)  {verdict(one['extract_vs_naive'] >= TARGETS['one_core_vs_naive'])}"
+              f"{spread('extract_vs_naive', '.1f')}")
         if one["extract_vs_floor"] is not None:
             print(f"  {'extract vs floor, 1 process each':44s} {one['extract_vs_floor']:8.2f}x (target <= "
-                  f"{TARGETS['vs_floor']:g}x) {verdict(one['extract_vs_floor'] <= TARGETS['vs_floor'])}")
+                  f"{TARGETS['vs_floor']:g}x) {verdict(one['extract_vs_floor'] <= TARGETS['vs_floor'])}"
+                  f"{spread('extract_vs_floor', '.2f')}")
     a = s["agreement_with_naive"]
     print("agreement with the naive script (max |difference| / max |value| per group; chroma differs by the tuning "
           "policy: ours A440, the script's a per-clip estimate; tempo is refined between lags):")
@@ -477,6 +514,9 @@ def _add_features(sub) -> None:
     p.add_argument("--workdir", default=None, help="folder for clips and caches (default: a temporary one)")
     p.add_argument("--keep", action="store_true", help="keep the clips and caches")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="rounds of the one-core phases (extract, floor, naive), interleaved; their medians and the "
+                        "range of the per-round ratios are reported (default 1)")
     p.add_argument("--scheduler", choices=("local", "dask"), default="local",
                    help="dask: also extract the clips on a Dask LocalCluster of --n-jobs workers, print clips/s next "
                         "to the local pool, the overhead per task and a projection for FMA (distributed extra)")
@@ -489,12 +529,16 @@ def _run_features(args) -> int:
     if args.n_clips is not None and args.n_clips < 2:
         print(f"error: --n-clips={args.n_clips} must be at least 2", file=sys.stderr)
         return 2
+    if args.repeat < 1:
+        print(f"error: --repeat={args.repeat} must be at least 1", file=sys.stderr)
+        return 2
     if args.seconds <= 0 or args.sr <= 0:
         print(f"error: --seconds={args.seconds} and --sr={args.sr} must be positive", file=sys.stderr)
         return 2
     try:
         s = features_speed(n_clips=args.n_clips, seconds=args.seconds, sr=args.sr, n_jobs=args.n_jobs,
-                           workdir=args.workdir, keep=args.keep, data_dir=args.data_dir, scheduler=args.scheduler)
+                           workdir=args.workdir, keep=args.keep, data_dir=args.data_dir, scheduler=args.scheduler,
+                           repeat=args.repeat)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

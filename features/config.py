@@ -95,7 +95,7 @@ class FeatureConfig:
     start_bpm, max_tempo, ac_size: tempo estimation (librosa.feature.tempo: autocorrelation
       tempogram over ac_size seconds, log-normal prior centred on start_bpm). tempo_interpolate:
       refine the best lag by parabolic interpolation (librosa reports the integer lag's BPM, a grid
-      5.6 BPM wide at 120 BPM with the default sr and hop); see features.frame.tempo.
+      5.6 BPM wide at 120 BPM with the default sr and hop); see features.tempo.tempo.
     stats: aggregation over frames (see `STATS`). groups: feature groups kept (see `FEATURE_GROUPS`).
     offset, duration: the part of each file read, in seconds (None: to the end).
     """

@@ -45,6 +45,7 @@ from __future__ import annotations
 import numpy as np
 
 from features import frame
+from features import tempo as tempo_np
 from features.config import FeatureConfig
 from features.errors import ConfigError, ToolkitError
 
@@ -172,6 +173,6 @@ def segment_tempo(y_segment: np.ndarray, mel_db: np.ndarray, config: FeatureConf
     est = es.PercivalBpmEstimator(sampleRate=int(config.sr), minBPM=50, maxBPM=210)
     bpm = float(est(np.ascontiguousarray(y_segment, dtype=np.float32)))
     if not np.isfinite(bpm) or bpm <= 0:
-        return frame.prior_tempo(sr=config.sr, hop_length=config.hop_length, start_bpm=config.start_bpm,
+        return tempo_np.prior_tempo(sr=config.sr, hop_length=config.hop_length, start_bpm=config.start_bpm,
                                  ac_size=config.ac_size, max_tempo=config.max_tempo)
     return bpm

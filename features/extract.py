@@ -98,13 +98,15 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
              "rolloff": np.empty(n_frames, dtype=np.int64), "flatness": np.empty(n_frames, dtype=np.float32)}
     power = np.empty((c.n_fft // 2 + 1, BLOCK_FRAMES), dtype=np.float32, order="F")  # one block's |X|**2
     use_kernel = need_mel or any(c.has(g) for g in spectral if g not in ("spectral_contrast", "mfcc", "tempo"))
+    # Chroma and mel are stored frame-major, (n_frames, n), the layout their products come out in from the
+    # frame-major power spectra (`frame.apply_filter_bands`); the returned arrays are their transposes.
     if c.has("chroma"):
-        out["chroma"] = np.empty((c.n_chroma, n_frames), dtype=np.float32)
+        chroma_t = np.empty((n_frames, c.n_chroma), dtype=np.float32)
     if c.has("spectral_contrast"):
         peak = np.empty((c.n_bands + 1, n_frames), dtype=np.float32)
         valley = np.empty_like(peak)
     if need_mel:
-        mel = np.empty((c.n_mels, n_frames), dtype=np.float32)
+        mel_t = np.empty((n_frames, c.n_mels), dtype=np.float32)
     for a, S in blocks:  # every frame feature block by block, while the block's spectra are in cache
         b = slice(a, a + S.shape[1])
         P = power[:, : S.shape[1]]
@@ -116,9 +118,9 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
                 S=S, sr=c.sr, n_fft=c.n_fft, n_bands=c.n_bands, fmin=c.contrast_fmin, quantile=c.contrast_quantile
             )
         if c.has("chroma"):
-            out["chroma"][:, b] = frame.chroma(P=P, sr=c.sr, n_fft=c.n_fft, n_chroma=c.n_chroma, tuning=tuning)
+            chroma_t[b] = frame.chroma(P=P, sr=c.sr, n_fft=c.n_fft, n_chroma=c.n_chroma, tuning=tuning).T
         if need_mel:
-            mel[:, b] = frame.mel_power(P=P, sr=c.sr, n_fft=c.n_fft, n_mels=c.n_mels)
+            mel_t[b] = frame.mel_power(P=P, sr=c.sr, n_fft=c.n_fft, n_mels=c.n_mels).T
     df = c.sr / c.n_fft  # Hz per bin
     if c.has("spectral_centroid"):
         out["spectral_centroid"] = np.multiply(fused["centroid"], df, out=fused["centroid"])
@@ -131,8 +133,10 @@ def frame_data(y: np.ndarray, config: FeatureConfig) -> dict[str, np.ndarray]:
     if c.has("spectral_contrast"):
         out["contrast_peak_db"] = frame.power_to_db(peak, top_db=None)
         out["contrast_valley_db"] = frame.power_to_db(valley, top_db=None)
+    if c.has("chroma"):
+        out["chroma"] = chroma_t.T
     if need_mel:
-        out["mel_db"] = frame.power_to_db(mel, top_db=None)
+        out["mel_db"] = frame.power_to_db(mel_t, top_db=None).T
     return out
 
 

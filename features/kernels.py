@@ -27,6 +27,7 @@ import numpy as np
 import scipy.fft
 
 from features import frame
+from features import tempo as tempo_np
 
 #: Bins per chunk of the fused pass: the roll-off is located chunk by chunk, and the flatness's
 #: geometric mean multiplies the chunk's powers into GROUP products of CHUNK // GROUP bins each (in
@@ -305,13 +306,13 @@ def mean_tempogram(onset_envelope: np.ndarray, *, sr: int, hop_length: int = 512
     of 1), lags 0 .. win - 1 with win = int(ac_size * sr) // hop_length, float64, by a sliding DFT.
 
     It is the inverse transform of the weighted mean of the frames' power spectra
-    (`features.frame.tempo_frames`). The spectra come from one 2 * win-point DFT slid one sample per
+    (`features.tempo.tempo_frames`). The spectra come from one 2 * win-point DFT slid one sample per
     frame (O(win) per frame instead of an FFT; a fresh transform every SLIDE_ANCHOR frames bounds
     the float64 drift), with the Hann window applied in the frequency domain (at this length its
     spectrum has three non-zero bins). 2 * win >= 2 * win - 1 points give the lags 0 .. win - 1
     exactly, as zero-padded FFTs do. Needs win >= 3.
     """
-    padded, win, weight = frame.tempo_frames(onset_envelope, sr=sr, hop_length=hop_length, ac_size=ac_size)
+    padded, win, weight = tempo_np.tempo_frames(onset_envelope, sr=sr, hop_length=hop_length, ac_size=ac_size)
     if win < 3:
         raise ValueError(f"the tempogram window ({win} frames) must be at least 3 frames")
     n = len(weight)
@@ -339,15 +340,15 @@ def tempo(
     max_tempo: float | None = 320.0,
     interpolate: bool = True,
 ) -> float:
-    """`features.frame.tempo` (librosa's tempo from the mean tempogram and a log-normal prior) with
+    """`features.tempo.tempo` (librosa's tempo from the mean tempogram and a log-normal prior) with
     `mean_tempogram`'s sliding DFT: the same BPM, 3-4x faster. A window under 3 frames falls back to
-    `features.frame.tempo`."""
+    `features.tempo.tempo`."""
     win = int(int(ac_size * sr) // hop_length)
     if win < 3:
-        return frame.tempo(onset_envelope=onset_envelope, sr=sr, hop_length=hop_length, start_bpm=start_bpm,
+        return tempo_np.tempo(onset_envelope=onset_envelope, sr=sr, hop_length=hop_length, start_bpm=start_bpm,
                            std_bpm=std_bpm, ac_size=ac_size, max_tempo=max_tempo, interpolate=interpolate)
     tg = mean_tempogram(onset_envelope, sr=sr, hop_length=hop_length, ac_size=ac_size)
-    return frame.tempo_from_tempogram(tg, sr=sr, hop_length=hop_length, start_bpm=start_bpm, std_bpm=std_bpm,
+    return tempo_np.tempo_from_tempogram(tg, sr=sr, hop_length=hop_length, start_bpm=start_bpm, std_bpm=std_bpm,
                                       max_tempo=max_tempo, interpolate=interpolate)
 
 

@@ -162,3 +162,44 @@ def test_command_line_lists_subcommands_and_rejects_bad_values(capsys):
         speed.main(["--help"])
     out = capsys.readouterr().out
     assert "features" in out and "train" in out
+
+
+def _phase(seconds, n_clips=10, **extra):
+    return {"n_clips": n_clips, "seconds": seconds, **extra}
+
+
+def test_one_core_figures_are_medians_over_rounds(capsys):
+    """Three made-up rounds: the one-core figures are the medians, each ratio the median of the per-round
+    ratios (not the ratio of medians), with its range; one round gives that round's figures."""
+    rounds = [{"fast_1": _phase(f), "floor_1": _phase(fl, default_alloc_seconds=2 * fl), "naive_1": _phase(nv)}
+              for f, fl, nv in [(0.20, 0.10, 2.4), (0.30, 0.10, 2.0), (0.21, 0.14, 3.0)]]
+    one = speed.one_core(rounds)
+    assert one["n_rounds"] == 3
+    assert one["extract_s_per_clip"] == pytest.approx(0.021) and one["floor_s_per_clip"] == pytest.approx(0.010)
+    assert one["floor_default_alloc_s_per_clip"] == pytest.approx(0.020)
+    # per-round extract / floor: 2.0, 3.0, 1.5 -> median 2.0; naive / extract: 12, 6.67, 14.29 -> 12
+    assert one["extract_vs_floor"] == pytest.approx(2.0) and one["extract_vs_floor_range"] == pytest.approx([1.5, 3.0])
+    assert one["extract_vs_naive"] == pytest.approx(12.0)
+    assert one["extract_vs_naive_range"] == pytest.approx([2.0 / 0.3, 3.0 / 0.21])
+    s = fake_summary({"naive_1": 8.0, "naive_n": 2.0, "fast_1": 1.0, "fast_n": 0.5, "mel_n": 0.1}, 0.005)
+    s["one_core"] = one
+    speed.print_report(s)
+    out = capsys.readouterr().out
+    assert "one core, s/clip (medians of 3 rounds)" in out
+    assert re.search(r"extract vs floor, 1 process each\s+2\.00x \(target <= 1\.5x\) MISS; rounds 1\.50-3\.00x", out)
+    assert re.search(r"extract vs naive, 1 process each\s+12\.0x \(target >= 10x\)  PASS; rounds 6\.7-14\.3x", out)
+    single = speed.one_core(rounds[1:2])
+    assert single["extract_vs_floor"] == pytest.approx(3.0) and single["n_rounds"] == 1
+
+
+def test_repeat_runs_the_one_core_phases_again(tmp_path, capsys):
+    s = speed.features_speed(n_clips=2, seconds=1.0, n_jobs=1, workdir=str(tmp_path / "w"), keep=True,
+                             in_process=True, repeat=2)
+    one = s["one_core"]
+    assert one["n_rounds"] == 2 and len(one["rounds"]) == 2
+    assert all(r["extract_s_per_clip"] > 0 and r["floor_s_per_clip"] > 0 for r in one["rounds"])
+    # the second round's extraction computed afresh (its own cache folder), not served from the first's cache
+    assert (tmp_path / "w" / "cache1-round1").is_dir()
+    assert one["extract_vs_floor"] == pytest.approx(np.median([r["extract_vs_floor"] for r in one["rounds"]]))
+    assert speed.main(["features", "--repeat", "0"]) == 2
+    assert "--repeat=0" in capsys.readouterr().err

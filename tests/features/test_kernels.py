@@ -22,6 +22,7 @@ import scipy.stats
 
 from features import frame as F
 from features import kernels as K
+from features import tempo as T
 from tests.features.signals import SR, clicks, mix, noise, sine
 
 N_FFT, HOP = 2048, 512
@@ -248,13 +249,13 @@ def test_tempo_kernel_is_librosas_and_features_frames(signal):
     env = _envelope(y)
     assert K.tempo(onset_envelope=env, sr=SR, interpolate=False) == pytest.approx(
         librosa.feature.tempo(onset_envelope=env, sr=SR)[0])
-    assert K.tempo(onset_envelope=env, sr=SR) == pytest.approx(F.tempo(onset_envelope=env, sr=SR), rel=1e-7)
+    assert K.tempo(onset_envelope=env, sr=SR) == pytest.approx(T.tempo(onset_envelope=env, sr=SR), rel=1e-7)
 
 
 def test_tempo_kernel_of_silence_and_of_a_tiny_window():
     env = np.zeros(400, dtype=np.float32)
-    assert K.tempo(onset_envelope=env, sr=SR) == F.prior_tempo(sr=SR)
+    assert K.tempo(onset_envelope=env, sr=SR) == T.prior_tempo(sr=SR)
     with pytest.raises(ValueError, match="at least 3 frames"):
         K.mean_tempogram(env, sr=SR, ac_size=0.05)
     # a window under 3 frames: the numpy path answers
-    assert K.tempo(onset_envelope=env, sr=SR, ac_size=0.05) == F.tempo(onset_envelope=env, sr=SR, ac_size=0.05)
+    assert K.tempo(onset_envelope=env, sr=SR, ac_size=0.05) == T.tempo(onset_envelope=env, sr=SR, ac_size=0.05)
