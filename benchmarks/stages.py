@@ -3,7 +3,8 @@
 Runs `features.extract.compute` (the librosa back-end, default `FeatureConfig`) on generated 30-s clips
 (`benchmarks.clips.make_clips`) or on the audio files of ``--data-dir``, in this one process with BLAS on
 one thread and glibc keeping freed memory (as `features.extract` runs on one core), and times each
-stage of the real pipeline: the functions `features.extract` calls are wrapped with a timer for the
+stage of the real pipeline, each clip decoded and computed at once as `features.extract` does: the
+functions `features.extract` calls are wrapped with a timer for the
 duration of the measurement (and restored after), so the stages are those of the code that runs, not
 of a copy of it. Decoding (`features.audio.load`) is timed apart. Each round runs every clip once; the
 figures are per clip, the median over rounds, and "not attributed" is the rest of the compute time
@@ -90,26 +91,29 @@ def measure(paths: list, *, rounds: int = 3) -> dict:
     config = FeatureConfig()
     parallel.keep_freed_memory()  # as extract's one-process path (for the rest of this command's process)
     with parallel.controller().limit(limits=1):
-        clips, t_dec = [], []
-        for _ in range(rounds):
-            t = time.perf_counter()
-            clips = [audio.load(str(p), sr=config.sr, offset=config.offset, duration=config.duration)
-                     for p in paths]
-            t_dec.append((time.perf_counter() - t) / len(paths))
-        extract_mod.compute(clips[0], config)  # warm-up: numba's kernels load, filterbanks are cached
+        def load(p):
+            return audio.load(str(p), sr=config.sr, offset=config.offset, duration=config.duration)
+
+        extract_mod.compute(load(paths[0]), config)  # warm-up: numba's kernels load, filterbanks are cached
         per_round = []
-        for _ in range(rounds):
+        for _ in range(rounds):  # each clip decoded, then computed at once, as features.extract does
             totals: dict = defaultdict(float)
+            decode = compute = 0.0
             with timed_stages(totals):
-                t = time.perf_counter()
-                for y in clips:
+                for p in paths:
+                    t0 = time.perf_counter()
+                    y = load(p)
+                    t1 = time.perf_counter()
                     extract_mod.compute(y, config)
-                wall = time.perf_counter() - t
-            per_round.append({"compute": wall / len(clips), **{k: v / len(clips) for k, v in totals.items()}})
+                    decode += t1 - t0
+                    compute += time.perf_counter() - t1
+            n = len(paths)
+            per_round.append({"decode": decode / n, "compute": compute / n, **{k: v / n for k, v in totals.items()}})
     labels = [label for _, _, label in STAGES]
     stages = {k: float(np.median([r.get(k, 0.0) for r in per_round])) for k in labels}
     compute = float(np.median([r["compute"] for r in per_round]))
-    return {"n_clips": len(paths), "rounds": rounds, "decode_s": float(np.median(t_dec)), "compute_s": compute,
+    decode = float(np.median([r["decode"] for r in per_round]))
+    return {"n_clips": len(paths), "rounds": rounds, "decode_s": decode, "compute_s": compute,
             "stages_s": stages, "not_attributed_s": compute - sum(stages.values())}
 
 
@@ -148,7 +152,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("stages", help="per-stage time of one clip's feature extraction (one process)",
                        description=__doc__.split("\n\n")[1])
     p.add_argument("--n-clips", type=int, default=40,
-                   help="generated clips, or at most this many files of --data-dir (default 40; all are held decoded)")
+                   help="generated clips, or at most this many files of --data-dir (default 40)")
     p.add_argument("--data-dir", default=None, help="time the audio files under this folder instead")
     p.add_argument("--seconds", type=float, default=30.0, help="generated clip length in seconds (default 30)")
     p.add_argument("--rounds", type=int, default=3, help="rounds over the clips; medians are reported (default 3)")
