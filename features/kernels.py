@@ -346,10 +346,10 @@ def tempo(
     win = int(int(ac_size * sr) // hop_length)
     if win < 3:
         return tempo_np.tempo(onset_envelope=onset_envelope, sr=sr, hop_length=hop_length, start_bpm=start_bpm,
-                           std_bpm=std_bpm, ac_size=ac_size, max_tempo=max_tempo, interpolate=interpolate)
+                              std_bpm=std_bpm, ac_size=ac_size, max_tempo=max_tempo, interpolate=interpolate)
     tg = mean_tempogram(onset_envelope, sr=sr, hop_length=hop_length, ac_size=ac_size)
     return tempo_np.tempo_from_tempogram(tg, sr=sr, hop_length=hop_length, start_bpm=start_bpm, std_bpm=std_bpm,
-                                      max_tempo=max_tempo, interpolate=interpolate)
+                                         max_tempo=max_tempo, interpolate=interpolate)
 
 
 __all__ = ["CHUNK", "GROUP", "SLIDE_ANCHOR", "spectral_frames", "rms_zcr", "moments", "mean_tempogram", "tempo"]

@@ -107,4 +107,4 @@ def prior_tempo(*, sr: int, hop_length: int = 512, start_bpm: float = 120.0, ac_
     """The tempo `tempo` reports for a flat onset envelope (silence): the lag nearest start_bpm."""
     win = int(int(ac_size * sr) // hop_length)
     return tempo_from_tempogram(np.zeros(win), sr=sr, hop_length=hop_length, start_bpm=start_bpm, std_bpm=1.0,
-                                 max_tempo=max_tempo, interpolate=False)
+                                max_tempo=max_tempo, interpolate=False)
