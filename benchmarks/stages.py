@@ -86,6 +86,7 @@ def measure(paths: list, *, rounds: int = 3) -> dict:
     """Per-clip seconds of decoding, of each stage and of the whole compute, medians over rounds."""
     from features import audio, parallel
     from features.config import FeatureConfig
+    from features.errors import ToolkitError
 
     extract_mod = importlib.import_module("features.extract")
     config = FeatureConfig()
@@ -94,6 +95,17 @@ def measure(paths: list, *, rounds: int = 3) -> dict:
         def load(p):
             return audio.load(str(p), sr=config.sr, offset=config.offset, duration=config.duration)
 
+        good = []
+        for p in paths:  # a file that does not decode is left out of every round, and said so
+            try:
+                load(p)
+            except ToolkitError as e:
+                print(f"skipped {p}: {e}", file=sys.stderr)
+                continue
+            good.append(p)
+        if not good:
+            raise ToolkitError(f"none of the {len(paths)} file(s) decodes")
+        paths = good
         extract_mod.compute(load(paths[0]), config)  # warm-up: numba's kernels load, filterbanks are cached
         per_round = []
         for _ in range(rounds):  # each clip decoded, then computed at once, as features.extract does
@@ -131,6 +143,7 @@ def print_stages(m: dict) -> None:
 
 def run_stages(args) -> int:
     from benchmarks.clips import audio_files, make_clips
+    from features.errors import ToolkitError
 
     if args.rounds < 1 or args.n_clips < 1:
         print(f"error: --rounds={args.rounds} and --n-clips={args.n_clips} must be at least 1",
@@ -144,7 +157,12 @@ def run_stages(args) -> int:
                 return 2
         else:
             paths = make_clips(Path(tmp) / "clips", args.n_clips, seconds=args.seconds)
-        print_stages(measure(paths, rounds=args.rounds))
+        try:
+            m = measure(paths, rounds=args.rounds)
+        except ToolkitError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print_stages(m)
     return 0
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks import speed, stages
 from features import FeatureConfig, audio
+from features.errors import ToolkitError
 
 extract_mod = importlib.import_module("features.extract")
 
@@ -61,3 +62,14 @@ def test_command_line(tmp_path, capsys):
     speed.make_clips(tmp_path / "d", 2, seconds=1.0)
     assert speed.main(["stages", "--data-dir", str(tmp_path / "d"), "--rounds", "1"]) == 0
     assert "where extraction time goes: 2 clips" in capsys.readouterr().out
+
+
+def test_a_file_that_does_not_decode_is_skipped_and_said(tmp_path, capsys):
+    paths = speed.make_clips(tmp_path / "d", 2, seconds=1.0)
+    bad = tmp_path / "d" / "truncated.wav"
+    bad.write_bytes(paths[0].read_bytes()[:60])  # a WAV header and almost no data
+    m = stages.measure([bad, *paths], rounds=1)
+    assert m["n_clips"] == 2
+    assert f"skipped {bad}" in capsys.readouterr().err
+    with pytest.raises(ToolkitError, match="none of the 1 file"):
+        stages.measure([bad], rounds=1)
