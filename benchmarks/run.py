@@ -342,4 +342,4 @@ def recipe_main(ns: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    distributed.exit_process(main())  # under torchrun, past a C++ teardown that can abort (see there)

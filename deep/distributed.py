@@ -43,9 +43,11 @@ __all__ = [
     "RankBatches", "World", "active", "all_sum", "barrier", "broadcast_object", "check_same", "eval_items",
     "gather_objects", "gather_rows", "init", "is_main", "local_device", "main_first", "rank_batches", "rank_seed",
     "rank_slice", "rng_state", "set_rng_state", "shutdown", "step_weight", "sync_batchnorm", "unwrap", "world", "wrap",
+    "exit_process",
 ]
 
 TIMEOUT = timedelta(hours=2)  # a barrier waits this long for rank 0 to build a cache
+_joined = False  # this process joined a process group of more than one process (``init``)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ def init(device: str | None = "auto") -> World:
     backend = "nccl" if cuda else "gloo"
     kw = {"device_id": torch.device("cuda", env.local_rank)} if cuda else {}
     dist.init_process_group(backend, timeout=TIMEOUT, **kw)
+    global _joined
+    _joined = True
     atexit.register(shutdown)
     logger.debug("rank %d of %d (local rank %d, %s backend)", env.rank, env.size, env.local_rank, backend)
     return world()
@@ -124,6 +128,26 @@ def shutdown() -> None:
 
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def exit_process(code: int) -> None:
+    """End the process with ``code``; after a process group, without the interpreter's C++ teardown.
+
+    Measured with torch 2.13 on the CPU (gloo, 2 processes under torchrun, a busy core beside them): about
+    1 exit in 10 of a process that trained a DistributedDataParallel model aborts after its last line of
+    Python ("terminate called without an active exception", SIGABRT), even after ``destroy_process_group``;
+    torchrun then reports the run as failed though every file is written. So after ``init`` joined a group,
+    the exit handlers run (``shutdown``, logging, MLflow), the streams are flushed, and ``os._exit(code)``
+    skips the C++ static destructors. Without a group: ``sys.exit(code)``."""
+    if not _joined:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def local_device(device):

@@ -177,6 +177,14 @@ def test_rank_slices_cover_each_global_batch_exactly():
             assert max(map(len, parts)) - min(map(len, parts)) <= 1
 
 
+def test_exit_process_without_a_process_group_exits_as_sys_exit(tmp_path):
+    code = ("import atexit, pathlib, sys; from deep.distributed import exit_process; "
+            f"atexit.register(lambda: pathlib.Path({str(tmp_path / 'ran')!r}).write_text('yes')); "
+            "print('unflushed', end=''); exit_process(3)")
+    res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env(), capture_output=True, text=True, timeout=60)
+    assert res.returncode == 3 and res.stdout == "unflushed" and (tmp_path / "ran").read_text() == "yes"
+
+
 def test_torchrun_benchmarks_run_writes_one_run_folder(tmp_path):
     out, cache = tmp_path / "results", tmp_path / "cache"
     options = {"genres": "blues,metal", "tracks_per_genre": "12", "artists_per_genre": "6", "duration": "1.5",
@@ -200,4 +208,7 @@ def test_torchrun_benchmarks_run_writes_one_run_folder(tmp_path):
 
 
 if __name__ == "__main__":
+    from deep.distributed import exit_process
+
     worker(Path(sys.argv[1]))
+    exit_process(0)
